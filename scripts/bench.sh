@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# bench.sh — the benchmark: switches under load in socket and reload mode side by side, the classic
+# stop-then-start on one port, deploy timings, fast start (plain vs CDS/AOT archive, two JDKs), nginx's
+# overhead with and without upstream keepalive, and memory with the default and the 1 GiB flags. Writes
+# REPORT.md and latency.png (default: bench/). Everything runs in a temp APP_HOME on free ports; load
+# goes to 127.0.0.1 only.
+set -Eeuo pipefail
+
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=scripts/lib/launch.sh
+source "${SCRIPTS_DIR}/lib/launch.sh"
+# shellcheck source=scripts/bench/lib.sh
+source "${SCRIPTS_DIR}/bench/lib.sh"
+# shellcheck source=scripts/bench/report.sh
+source "${SCRIPTS_DIR}/bench/report.sh"
+
+readonly BENCH_DIR="${SCRIPTS_DIR}/bench"
+# The JVM flags and app arguments the README recommends for two colors + nginx on a 1 GiB host.
+readonly LOW_MEMORY_OPTS="-Xms64m -Xmx192m -XX:MaxMetaspaceSize=160m -XX:ReservedCodeCacheSize=64m -XX:MaxDirectMemorySize=32m -Xss512k -XX:+UseSerialGC"
+readonly LOW_MEMORY_ARGS="--server.tomcat.threads.max=32 --server.tomcat.threads.min-spare=4"
+readonly PROXY_CONNECTIONS=32
+
+usage() {
+  cat >&2 <<'USAGE'
+usage: bench.sh [--smoke] [--out DIR]
+
+  --smoke    a short run for CI (a minute or two: two JVM starts): fewer switches, shorter windows, no
+             deploys under load, no start-time, baseline or 1 GiB measurements (their sections say so)
+  --out DIR  where REPORT.md and latency.png go (default: bench/ in the repository)
+
+Needs Redis and RabbitMQ on localhost, nginx, gnuplot (gnuplot-nox), a JDK (javac), target/app.jar
+(./mvnw package). The full run builds a second version into target/bench-v2 when it is missing and, when
+a JDK 24+ is found (BENCH_AOT_JAVA, default: /usr/lib/jvm/*25*), also measures the AOT cache. Knobs:
+BENCH_RATE, BENCH_CONNECTIONS, BENCH_SWITCHES, BENCH_SWITCH_EVERY, BENCH_DEPLOYS, BENCH_STEADY,
+BENCH_STARTS, BENCH_KEEP=1 (keep the work directory).
+USAGE
+}
+
+# ---------------------------------------------------------------------------------------------------
+# settings
+
+parse_args() {
+  SMOKE=false
+  OUT_DIR="${REPO_DIR}/bench"
+  while (($#)); do
+    case "$1" in
+      --smoke) SMOKE=true ;;
+      --out)
+        [[ $# -ge 2 ]] || { usage; exit "${EXIT_USAGE}"; }
+        OUT_DIR="$2"
+        shift
+        ;;
+      -h | --help) usage; exit 0 ;;
+      *) usage; exit "${EXIT_USAGE}" ;;
+    esac
+    shift
+  done
+  OUT_DIR="$(absolute_path "${OUT_DIR}")"
+}
+
+# configure: the run's size; --smoke keeps every section but measures little.
+configure() {
+  if [[ "${SMOKE}" == true ]]; then
+    RATE="${BENCH_RATE:-100}" CONNECTIONS="${BENCH_CONNECTIONS:-16}" SWITCHES="${BENCH_SWITCHES:-2}"
+    EVERY="${BENCH_SWITCH_EVERY:-2}" DEPLOYS="${BENCH_DEPLOYS:-0}" STEADY_SECONDS="${BENCH_STEADY:-2}"
+    STARTS="${BENCH_STARTS:-0}" RESTARTS=0 PROXY_SECONDS=1 PROXY_ROUNDS=1 WARMUP=1 LOW_MEMORY=false
+  else
+    RATE="${BENCH_RATE:-auto}" CONNECTIONS="${BENCH_CONNECTIONS:-64}" SWITCHES="${BENCH_SWITCHES:-10}"
+    EVERY="${BENCH_SWITCH_EVERY:-4}" DEPLOYS="${BENCH_DEPLOYS:-1}" STEADY_SECONDS="${BENCH_STEADY:-6}"
+    STARTS="${BENCH_STARTS:-3}" RESTARTS=2 PROXY_SECONDS=4 PROXY_ROUNDS=2 WARMUP=10 LOW_MEMORY=true
+  fi
+  local var
+  for var in CONNECTIONS SWITCHES EVERY DEPLOYS STEADY_SECONDS STARTS; do
+    [[ "${!var}" =~ ^[0-9]+$ ]] || die "${EXIT_USAGE}" "${var}=${!var} is not a whole number (BENCH_* settings)"
+  done
+  [[ "${RATE}" == auto || "${RATE}" =~ ^[1-9][0-9]*$ ]] || die "${EXIT_USAGE}" "BENCH_RATE=${RATE}: a whole number or auto"
+  ((CONNECTIONS > 0 && EVERY > 0)) || die "${EXIT_USAGE}" "connections and switch interval must be positive"
+  readonly SMOKE OUT_DIR CONNECTIONS SWITCHES EVERY DEPLOYS STEADY_SECONDS STARTS RESTARTS PROXY_SECONDS PROXY_ROUNDS \
+    WARMUP LOW_MEMORY
+}
+
+preflight() {
+  require_tools java javac curl unzip ss flock setsid sha256sum gnuplot awk
+  [[ -x "$(command -v nginx || echo /usr/sbin/nginx)" ]] || die "${EXIT_USAGE}" "nginx is not installed (apt-get install nginx)"
+  local redis="${SPRING_DATA_REDIS_HOST:-localhost}:${SPRING_DATA_REDIS_PORT:-6379}"
+  local rabbit="${SPRING_RABBITMQ_HOST:-localhost}:${SPRING_RABBITMQ_PORT:-5672}"
+  port_open "${redis%:*}" "${redis##*:}" || die "${EXIT_USAGE}" "Redis is not reachable at ${redis} (redis-server --daemonize yes --save '')"
+  port_open "${rabbit%:*}" "${rabbit##*:}" || die "${EXIT_USAGE}" "RabbitMQ is not reachable at ${rabbit} (rabbitmq-server -detached)"
+  [[ -f "${REPO_DIR}/target/app.jar" ]] || die "${EXIT_USAGE}" "target/app.jar is missing: ./mvnw package -DskipTests"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# the measurements
+
+# measure_fast_start: time to ready of one color, plain vs with the release's archive, per JDK;
+# STARTS rounds, alternating, medians in the report.
+measure_fast_start() {
+  : >"${DATA}/starts.txt"
+  : >"${DATA}/archives.txt"
+  ((STARTS > 0)) || return 0
+  local java jdk
+  for java in "${JAVA_BIN}" "$(aot_java)"; do
+    [[ -n "${java}" ]] || continue
+    jdk="$(java_feature "${java}")"
+    log "fast start on JDK ${jdk}: building the archive, then ${STARTS} starts plain and ${STARTS} with it"
+    measure_fast_start_with "${java}" "${jdk}"
+  done
+}
+
+measure_fast_start_with() {
+  local java="$1" jdk="$2" default_java="${JAVA_BIN}" release started archive round mode
+  JAVA_BIN="${java}"
+  FAST_START=true
+  started="$(epoch_ms)"
+  release="$(install_release "$(jar_of v1)" 2>>"${DATA}/scripts.log")"
+  archive="$(archive_file "${RELEASES_DIR}/${release}")"
+  if [[ -f "${archive}" ]]; then
+    printf '%s %s %s %s\n' "${jdk}" "$(archive_label | tr ' ' _)" "$(($(epoch_ms) - started))" \
+      "$(du -m "${archive}" | cut -f1)" >>"${DATA}/archives.txt"
+  else
+    printf '%s none 0 0\n' "${jdk}" >>"${DATA}/archives.txt"
+  fi
+  for ((round = 1; round <= STARTS; round++)); do
+    for mode in false true; do
+      FAST_START="${mode}"
+      start_once "${jdk}" "${release}" >>"${DATA}/starts.txt"
+    done
+  done
+  JAVA_BIN="${default_java}"
+  FAST_START=true
+}
+
+# start_once JDK RELEASE: "jdk fast_start ready_ms jvm_started_s mapped" for one start of blue.
+start_once() {
+  local jdk="$1" release="$2" from pid ready jvm mapped
+  stop_color blue
+  from="$(epoch_ms)"
+  pid="$(start_color blue "$(release_jar "${release}")" "bench-start")"
+  await_ready blue "${pid}" || die "${EXIT_FAILED}" "blue did not get ready (JDK ${jdk}, FAST_START=${FAST_START}): $(log_file blue)"
+  ready=$(($(epoch_ms) - from))
+  jvm="$(sed -n 's/.*Started .* in [0-9.]* seconds (process running for \([0-9.]*\)).*/\1/p' "$(log_file blue)" | head -n1)"
+  mapped="$(archive_in_use "${pid}")"
+  stop_color blue
+  echo "${jdk} ${FAST_START} ${ready} ${jvm:--} ${mapped:+yes}"
+}
+
+# setup_colors: v1 on blue, v2 on green, both running (KEEP_OLD), no load: the first deploy timings.
+setup_colors() {
+  log "deploying v1 and v2 (both kept running)"
+  KEEP_OLD=true
+  deploy "first deploy, no load" "$(jar_of v1)"
+  deploy "second color, no load" "$(jar_of v2)"
+  KEEP_OLD=false
+  local color pid
+  for color in "${COLORS[@]}"; do
+    pid="$(color_pid "${color}")"
+    echo "${color} ${pid} $(archive_in_use "${pid}")" >>"${DATA}/mapped.txt"
+  done
+}
+
+# warm_up: both colors get the mix straight on their port, as fast as they answer, for WARMUP seconds
+# (JIT, pools) before anything is measured.
+warm_up() {
+  local color pids=()
+  for color in "${COLORS[@]}"; do
+    [[ -n "$(color_pid "${color}")" ]] || continue
+    loadgen max --url "http://127.0.0.1:$(color_port "${color}")" --connections 8 --mix mixed \
+      --seconds "${WARMUP}" --warmup 0 >/dev/null 2>&1 &
+    pids+=("$!")
+  done
+  ((${#pids[@]} == 0)) || wait "${pids[@]}" || true
+}
+
+# calibrate_rate: the mix's closed-loop maximum through nginx on this host now; with BENCH_RATE=auto
+# the series run at 40% of it (well below saturation on a shared machine), rounded down to 50 req/s.
+calibrate_rate() {
+  local capacity
+  log "capacity: the request mix at its closed-loop maximum through nginx (${CONNECTIONS} connections, ${PROXY_SECONDS}s)"
+  loadgen max --url "http://127.0.0.1:${PUBLIC_PORT}" --connections "${CONNECTIONS}" --mix mixed \
+    --seconds "${PROXY_SECONDS}" --warmup 2 >"${DATA}/capacity.txt"
+  capacity="$(sed -n 's/^rps=\([0-9]*\).*/\1/p' "${DATA}/capacity.txt")"
+  if [[ "${RATE}" == auto ]]; then
+    RATE=$((capacity * 40 / 100 / 50 * 50))
+    ((RATE >= 50)) || RATE=50
+  fi
+  readonly RATE
+  log "load for the series: ${RATE} req/s (the mix's maximum here now: ${capacity:-?} req/s)"
+}
+
+# switch_series NAME MODE: steady, SWITCHES switches every EVERY s, DEPLOYS deploys, steady; under the
+# load through nginx's public port, memory sampled.
+switch_series() {
+  local name="$1" mode="$2" i from next label
+  SWITCH_MODE="${mode}"
+  : >"${DATA}/${name}.events"
+  log "${name}: ${SWITCHES} switches every ${EVERY}s and ${DEPLOYS} deploys at ${RATE} req/s (${CONNECTIONS} keep-alive connections)"
+  start_load "${name}" "http://127.0.0.1:${PUBLIC_PORT}"
+  start_sampler "${name}"
+  sleep 1
+  steady_window "${name}" before "${STEADY_SECONDS}"
+  next="$(epoch_ms)"
+  for ((i = 1; i <= SWITCHES; i++)); do
+    pace_until "${next}"
+    from="$(epoch_ms)"
+    script switch.sh
+    echo "switch ${from} $(epoch_ms) to-$(live_color)" >>"${DATA}/${name}.events"
+    next=$((from + EVERY * 1000))
+  done
+  pace_until "${next}"
+  for ((i = 1; i <= DEPLOYS; i++)); do
+    from="$(epoch_ms)"
+    label="$(release_version "$(other_jar)")"
+    deploy "${name}: deploy ${i} under load" "$(other_jar)"
+    echo "deploy ${from} $(epoch_ms) ${label}" >>"${DATA}/${name}.events"
+    echo "mark ${LAST_DEPLOY_SWITCH} ${LAST_DEPLOY_SWITCH} deploy-switch" >>"${DATA}/${name}.events"
+    sleep 1
+  done
+  steady_window "${name}" after "${STEADY_SECONDS}"
+  stop_load "${name}"
+  stop_sampler "${name}"
+  analyze "${name}"
+}
+
+# both_colors_running: after a series' deploys only the live color runs; the other version joins it.
+both_colors_running() {
+  [[ -n "$(color_pid "$(other_color "$(live_color)")")" ]] && return 0
+  KEEP_OLD=true
+  deploy "setup: second color again, no load" "$(other_jar)"
+  KEEP_OLD=false
+}
+
+# baseline: the classic procedure on one port behind nginx: stop the old version, start the new one
+# on the same port, no drain; RESTARTS times under the same load.
+baseline() {
+  : >"${DATA}/baseline.events"
+  ((RESTARTS > 0)) || return 0
+  local color i from pid release
+  color="$(live_color)"
+  [[ -n "$(color_pid "$(other_color "${color}")")" ]] && script stop.sh "$(other_color "${color}")"
+  log "baseline: ${RESTARTS} stop-then-start restarts of ${color} at ${RATE} req/s"
+  start_load baseline "http://127.0.0.1:${PUBLIC_PORT}"
+  sleep 1
+  steady_window baseline before "${STEADY_SECONDS}"
+  for ((i = 1; i <= RESTARTS; i++)); do
+    release="$(install_release "$(other_jar)" 2>>"${DATA}/scripts.log")"
+    from="$(epoch_ms)"
+    stop_color "${color}"
+    pid="$(start_color "${color}" "$(release_jar "${release}")" "bench-restart-${i}")"
+    echo "${release}" >"$(release_file "${color}")"
+    await_ready "${color}" "${pid}" || die "${EXIT_FAILED}" "${color} did not get ready after restart ${i}"
+    echo "restart ${from} $(epoch_ms) restart-${i}" >>"${DATA}/baseline.events"
+    sleep "${EVERY}"
+  done
+  steady_window baseline after "${STEADY_SECONDS}"
+  stop_load baseline
+  analyze baseline
+}
+
+# proxy_overhead: closed-loop maximum throughput and p99 of GET /api/version, straight to the live
+# color and through nginx three ways; rounds interleaved.
+proxy_overhead() {
+  local color round target url
+  color="$(live_color)"
+  SWITCH_MODE=socket
+  script switch.sh "${color}"
+  render_proxy_variants "${color}"
+  : >"${DATA}/proxy.txt"
+  log "proxy overhead: ${PROXY_ROUNDS} rounds of ${PROXY_SECONDS}s per path, ${PROXY_CONNECTIONS} connections, closed loop"
+  for ((round = 1; round <= PROXY_ROUNDS; round++)); do
+    for target in direct socket-keepalive tcp-keepalive tcp-no-keepalive; do
+      case "${target}" in
+        direct) url="http://127.0.0.1:$(color_port "${color}")" ;;
+        socket-keepalive) url="http://127.0.0.1:${PUBLIC_PORT}" ;;
+        tcp-keepalive) url="http://127.0.0.1:${PROXY_KA_PORT}" ;;
+        tcp-no-keepalive) url="http://127.0.0.1:${PROXY_NOKA_PORT}" ;;
+      esac
+      printf '%s %s\n' "${target}" "$(loadgen max --url "${url}" --connections "${PROXY_CONNECTIONS}" \
+        --seconds "${PROXY_SECONDS}" --warmup 2 --path /api/version)" >>"${DATA}/proxy.txt"
+    done
+  done
+}
+
+# low_memory: both colors redeployed with the 1 GiB flags, then the load with a few switches while
+# memory is sampled.
+low_memory() {
+  : >"${DATA}/lowmem.events"
+  [[ "${LOW_MEMORY}" == true ]] || return 0
+  local i from
+  log "1 GiB flags: redeploying both colors with JAVA_OPTS=${LOW_MEMORY_OPTS}"
+  JAVA_OPTS="${LOW_MEMORY_OPTS}" APP_ARGS="${LOW_MEMORY_ARGS}" KEEP_OLD=true SWITCH_MODE=socket
+  deploy "1 GiB flags, no load" "$(other_jar)"
+  deploy "1 GiB flags, no load" "$(other_jar)"
+  warm_up
+  start_load lowmem "http://127.0.0.1:${PUBLIC_PORT}"
+  start_sampler lowmem
+  sleep 1
+  steady_window lowmem before "${STEADY_SECONDS}"
+  for ((i = 1; i <= 4; i++)); do
+    from="$(epoch_ms)"
+    script switch.sh
+    echo "switch ${from} $(epoch_ms) to-$(live_color)" >>"${DATA}/lowmem.events"
+    pace_until $((from + EVERY * 1000))
+  done
+  steady_window lowmem after 2
+  stop_load lowmem
+  stop_sampler lowmem
+  analyze lowmem
+  JAVA_OPTS="" APP_ARGS="" KEEP_OLD=false
+}
+
+main() {
+  BENCH_STARTED="${SECONDS}"
+  parse_args "$@"
+  configure
+  preflight
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  setup_work
+  prepare_jars
+  compile_loadgen
+  start_nginx
+  measure_fast_start
+  setup_colors
+  warm_up
+  calibrate_rate
+  switch_series socket socket
+  both_colors_running
+  SWITCH_MODE=reload
+  script switch.sh "$(live_color)"
+  warm_up
+  switch_series reload reload
+  baseline
+  proxy_overhead
+  low_memory
+  render_chart
+  write_report
+}
+
+main "$@"

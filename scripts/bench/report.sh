@@ -1,0 +1,373 @@
+# shellcheck shell=bash
+# report.sh — the benchmark's report and chart (sourced by scripts/bench.sh): REPORT.md from the run's
+# data directory, latency.png with gnuplot (latency.gp).
+
+# stat NAME WINDOW FIELD: a figure of the analysis (window=total|before|switch|deploy|restart|after|steady).
+stat() {
+  sed -n "s/^window=$2 .*\\b$3=\\([^ ]*\\).*/\\1/p" "${DATA}/$1.stats" 2>/dev/null | head -n1
+}
+
+# ratio A B: A/B with two decimals, "-" when either is missing.
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'
+}
+
+# median VALUES...: the median, "-" for none.
+median() {
+  printf '%s\n' "$@" | { grep -E '^[0-9.]+$' || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+thousands() { sed ':a; s/\B[0-9]\{3\}\>/,&/; ta' <<<"$1"; }
+
+# requests_verdict FAILED TOTAL: the zero-failure target needs 0 failed, >= 10 switches, >= 100k requests.
+requests_verdict() {
+  if [[ "$1" != 0 ]]; then
+    echo "**missed**"
+  elif ((SWITCHES >= 10 && $2 >= 100000)); then
+    echo "**met**"
+  else
+    echo "0 failed: **met**; >= 10 switches at >= 100k requests: **missed** ($(thousands "$2") requests at ${RATE} req/s)"
+  fi
+}
+
+verdict() {
+  if [[ "$1" == "-" || -z "$1" ]]; then echo "not measured"; elif awk -v v="$1" -v l="$2" -v op="$3" \
+    'BEGIN { exit !((op == "<=") ? (v <= l) : (v >= l)) }'; then echo "**met**"; else echo "**missed**"; fi
+}
+
+seconds_of() { awk -v ms="$1" 'BEGIN { if (ms == "" || ms == "-") print "-"; else printf "%.1f", ms / 1000 }'; }
+
+machine_section() {
+  local java_line aot
+  java_line="$("${JAVA_BIN}" -version 2>&1 | sed -n 2p)"
+  aot="$(aot_java)"
+  cat <<EOF
+## Machine
+
+| | |
+|---|---|
+| CPU | $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n1) |
+| Memory | $(free -m | awk '/^Mem:/ { printf "%.1f GiB", $2 / 1024 }') |
+| OS | $(sed -n 's/^PRETTY_NAME="\(.*\)"$/\1/p' /etc/os-release 2>/dev/null), kernel $(uname -r) |
+| JDK | ${java_line}${aot:+; for the AOT cache: $("${aot}" -version 2>&1 | sed -n 2p)} |
+| nginx | $(nginx -v 2>&1 | sed 's/^nginx version: //') |
+| Load average (1, 5, 15 min) | at start ${MACHINE_LOAD_START}; at end $(cut -d' ' -f1-3 /proc/loadavg); 1-min during the load series: $(load_during) |
+| Other processes busy at start | ${OTHERS_AT_START:-none above 5% CPU} |
+
+The machine is shared: other engineers' builds and test suites may run at the same time. Figures are
+compared as ratios within this run; repeated figures are medians.
+EOF
+}
+
+load_during() {
+  local values=()
+  mapfile -t values < <(cat "${DATA}"/*.mem 2>/dev/null | awk '{ print $NF }')
+  ((${#values[@]})) || { echo "-"; return; }
+  printf 'median %s, max %s' "$(median "${values[@]}")" "$(printf '%s\n' "${values[@]}" | sort -g | tail -n1)"
+}
+
+# series_row WINDOW LABEL: one row of the side-by-side switch table.
+series_row() {
+  local window="$1" name row="| $2 |"
+  for name in socket reload; do
+    if [[ -z "$(stat "${name}" "${window}" requests)" ]]; then
+      row+=" - | - | - | - | - |"
+      continue
+    fi
+    row+=" $(thousands "$(stat "${name}" "${window}" requests)") | $(stat "${name}" "${window}" failed) |"
+    row+=" $(stat "${name}" "${window}" p50_ms) | $(stat "${name}" "${window}" p99_ms) | $(stat "${name}" "${window}" max_ms) |"
+  done
+  echo "${row}"
+}
+
+switch_section() {
+  cat <<EOF
+## Switch under load: socket mode vs reload mode
+
+Open-loop load through nginx's public port: ${RATE} requests/s in all over ${CONNECTIONS} keep-alive
+connections, 10% \`POST /api/orders\`, 10% \`GET /hash/{input}\`, 80% \`GET /api/version\`; latency from
+each request's intended send time; no retries (an I/O error or a non-2xx is a failed request). Both colors
+run (v1 and v2); \`scripts/switch.sh\` moves traffic every ${EVERY} s, ${SWITCHES} times, then
+\`scripts/deploy.sh\` makes ${DEPLOYS} deploy(s) of the other version (start, ready, switch, drain, stop).
+"During" is from the start of the command to 1 s after it ended; "steady" is before + after. The same
+mix at its closed-loop maximum through nginx (${CONNECTIONS} connections, measured right before the
+series): $(sed -n 's/^rps=\([0-9]*\).*/\1/p' "${DATA}/capacity.txt" 2>/dev/null) req/s; the series ran at
+$(awk -v r="${RATE}" '/^rps=/ { split($1, kv, "="); if (kv[2] > 0) printf "%.0f%%", 100 * r / kv[2] }' "${DATA}/capacity.txt" 2>/dev/null) of it$(
+  [[ "${BENCH_RATE:-auto}" == auto && "${SMOKE}" == false ]] && echo " (BENCH_RATE=auto: 40% of the maximum measured then, so the load stays well below saturation on a shared machine)").
+
+| Window | socket: requests | failed | p50 ms | p99 ms | max ms | reload: requests | failed | p50 ms | p99 ms | max ms |
+|---|---|---|---|---|---|---|---|---|---|---|
+$(series_row before "steady before (${STEADY_SECONDS} s)")
+$(series_row switch "during the ${SWITCHES} switches")
+$(series_row deploy "during the ${DEPLOYS} deploy(s)")
+$(series_row after "steady after (${STEADY_SECONDS} s)")
+$(series_row steady "steady (before + after)")
+$(series_row total "whole series")
+
+Failed requests by kind: socket mode $(failure_kinds socket); reload mode $(failure_kinds reload).
+
+Each switch and deploy (the window from the command's start to 1 s after its end):
+
+| Mode | # | Event | Duration ms | Requests | Failed | p50 ms | p99 ms | max ms |
+|---|---|---|---|---|---|---|---|---|
+$(event_rows socket; event_rows reload)
+EOF
+}
+
+failure_kinds() {
+  [[ -f "${DATA}/$1.stats" ]] || { echo "-"; return; }
+  echo "$(stat "$1" total failed_io) I/O errors (connection closed or reset), $(stat "$1" total failed_5xx) 5xx, $(stat "$1" total failed_post) of them POSTs"
+}
+
+event_rows() {
+  [[ -f "${DATA}/$1.stats" ]] || return 0
+  awk -v mode="$1" '/^event=/ {
+      for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      printf "| %s | %s | %s %s | %s | %s | %s | %s | %s | %s |\n", mode, f["event"], f["type"], f["label"], f["duration_ms"], f["requests"], f["failed"], f["p50_ms"], f["p99_ms"], f["max_ms"]
+    }' "${DATA}/$1.stats"
+}
+
+baseline_section() {
+  echo "## Baseline: stop-then-start on one port"
+  echo
+  if [[ ! -s "${DATA}/baseline.events" ]]; then
+    echo "Not measured in this run (--smoke)."
+    return
+  fi
+  cat <<EOF
+The classic procedure under the same load: nginx proxies to one color's port; the old version is stopped
+(graceful SIGTERM), then the new one started on the same port (same launcher, fast start included), no
+drain. ${RESTARTS} restarts, ${EVERY} s apart.
+
+| Window | Requests | Failed | p50 ms | p99 ms | max ms |
+|---|---|---|---|---|---|
+$(baseline_row before "steady before")
+$(baseline_row restart "during the ${RESTARTS} restarts (stop to ready + 1 s)")
+$(baseline_row after "steady after")
+$(baseline_row total "whole series")
+
+Stop to ready per restart: $(awk '$1 == "restart" { printf "%s%.1f s", sep, ($3 - $2) / 1000; sep = ", " }' "${DATA}/baseline.events");
+failed: $(failure_kinds baseline). Failures go on for a while after the app is ready again: nginx marked
+the upstream's servers (the color and its \`backup\`, stopped) as failed and waits \`fail_timeout\`
+(10 s by default) before it tries them again. The latency percentiles include the failed requests
+(fast 502s).
+EOF
+}
+
+baseline_row() {
+  echo "| $2 | $(thousands "$(stat baseline "$1" requests)") | $(stat baseline "$1" failed) | $(stat baseline "$1" p50_ms) | $(stat baseline "$1" p99_ms) | $(stat baseline "$1" max_ms) |"
+}
+
+# phase FIELD LINE: a phase's milliseconds from a deploys.jsonl line.
+phase_ms() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p" <<<"$2"; }
+
+deploy_section() {
+  local label line start ready switch verify drain stop validate prepare
+  cat <<EOF
+## Deploy timings
+
+Per deploy, from \`APP_HOME/state/deploys.jsonl\` (\`phases_ms\`); "validate + prepare" includes
+building the release's fast-start archive the first time a release is deployed with a JDK. Times in
+seconds, cumulative from the start of the new color.
+
+| Deploy | validate + prepare (archive) | launched | ready | switched | verified | drained | old stopped | total |
+|---|---|---|---|---|---|---|---|---|
+EOF
+  while IFS=$'\t' read -r label line; do
+    validate="$(phase_ms validate "${line}")" prepare="$(phase_ms prepare "${line}")" start="$(phase_ms start "${line}")" ready="$(phase_ms ready "${line}")"
+    switch="$(phase_ms switch "${line}")" verify="$(phase_ms verify "${line}")" drain="$(phase_ms drain "${line}")"
+    stop="$(phase_ms stop "${line}")"
+    echo "| ${label} | $(seconds_of $((validate + ${prepare:-0}))) | $(seconds_of "${start}") | $(seconds_of $((start + ready))) |" \
+      "$(seconds_of $((start + ready + switch))) | $(seconds_of $((start + ready + switch + verify))) |" \
+      "$(if [[ -n "${drain}" ]]; then seconds_of $((start + ready + switch + verify + drain)); else echo -; fi) |" \
+      "$(if [[ -n "${stop}" ]]; then seconds_of $((start + ready + switch + verify + drain + stop)); elif [[ -n "${drain}" ]]; then echo "kept (KEEP_OLD)"; else echo -; fi) |" \
+      "$(seconds_of "$(sed -n 's/.*"total_ms":\([0-9]*\).*/\1/p' <<<"${line}")") |"
+  done <"${DATA}/deploys.txt"
+  echo
+  echo "Median start -> switched: $(seconds_of "$(deploy_to_switched_median "under load")") s under load," \
+    "$(seconds_of "$(deploy_to_switched_median "no load")") s without load (default flags);" \
+    "the bare app start (time to ready, fast start, same JDK, no load): $(seconds_of "$(start_median "$(java_feature "${JAVA_BIN}")" true)") s," \
+    "plain: $(seconds_of "$(start_median "$(java_feature "${JAVA_BIN}")" false)") s."
+}
+
+# deploy_to_switched_median LABEL_PART: median start -> switched (ms) of the deploys whose label has it.
+deploy_to_switched_median() {
+  local label line values=()
+  while IFS=$'\t' read -r label line; do
+    [[ "${label}" == *"$1"* && "${label}" != *"1 GiB"* ]] || continue
+    values+=("$(($(phase_ms start "${line}") + $(phase_ms ready "${line}") + $(phase_ms switch "${line}")))")
+  done <"${DATA}/deploys.txt"
+  median "${values[@]}"
+}
+
+# start_median JDK FAST_START: median time to ready (ms).
+start_median() {
+  # shellcheck disable=SC2046 # one value per word
+  median $(awk -v jdk="$1" -v fs="$2" '$1 == jdk && $2 == fs { print $3 }' "${DATA}/starts.txt" 2>/dev/null)
+}
+
+jvm_median() {
+  # shellcheck disable=SC2046
+  median $(awk -v jdk="$1" -v fs="$2" '$1 == jdk && $2 == fs { print $4 }' "${DATA}/starts.txt" 2>/dev/null)
+}
+
+fast_start_section() {
+  local jdk kind millis size mapped
+  echo "## Fast start"
+  echo
+  echo "The colors this run deployed (deploy.sh, FAST_START=${FAST_START:-true}) and the archive each JVM has mapped:" \
+    "$(awk '{ sub(/.*\/releases\//, "releases/", $3); printf "%s%s %s", sep, $1, ($3 == "" ? "none (plain start)" : $3); sep = "; " }' "${DATA}/mapped.txt" 2>/dev/null)."
+  echo
+  if [[ ! -s "${DATA}/starts.txt" ]]; then
+    echo "Start times plain vs with the archive: not measured in this run (--smoke)."
+    return
+  fi
+  cat <<EOF
+One color started ${STARTS} times plain (\`java -jar app.jar\`) and ${STARTS} times with the release's
+extracted jar and archive, alternating, no load; medians. "Time to ready" is from the launch to
+\`/actuator/health/readiness\` answering 200 (polled every 100 ms); "JVM" is the app's own
+"process running for" figure. "Mapped" is read from the running JVM's \`/proc/PID/maps\`.
+
+| JDK | Archive | Built in (once per release) | Size | Time to ready: plain | with archive | ratio | JVM: plain | with archive | Mapped |
+|---|---|---|---|---|---|---|---|---|---|
+EOF
+  while read -r jdk kind millis size; do
+    mapped="$(awk -v jdk="${jdk}" '$1 == jdk && $2 == "true" { n++; if ($5 == "yes") y++ } END { printf "%d of %d starts", y, n }' "${DATA}/starts.txt")"
+    echo "| ${jdk} | ${kind//_/ } | $(seconds_of "${millis}") s | ${size} MiB | $(seconds_of "$(start_median "${jdk}" false)") s |" \
+      "$(seconds_of "$(start_median "${jdk}" true)") s | $(ratio "$(start_median "${jdk}" true)" "$(start_median "${jdk}" false)") |" \
+      "$(jvm_median "${jdk}" false) s | $(jvm_median "${jdk}" true) s | ${mapped} |"
+  done <"${DATA}/archives.txt"
+}
+
+proxy_median() {
+  # shellcheck disable=SC2046
+  median $(awk -v t="$1" -v f="$2" '$1 == t { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }' "${DATA}/proxy.txt")
+}
+
+proxy_section() {
+  local target label direct_rps
+  direct_rps="$(proxy_median direct rps)"
+  cat <<EOF
+## Proxy overhead
+
+Closed loop, ${PROXY_CONNECTIONS} keep-alive client connections, \`GET /api/version\` (the lightest
+endpoint, so nginx's share shows most), ${PROXY_SECONDS} s per path after 2 s of warm-up, ${PROXY_ROUNDS}
+interleaved rounds, medians. Client, nginx and app share the same $(nproc) cores, so this is the
+throughput of the whole host.
+
+| Path | Max req/s | p99 ms | Throughput vs direct | p99 vs direct |
+|---|---|---|---|---|
+EOF
+  for target in direct socket-keepalive tcp-keepalive tcp-no-keepalive; do
+    case "${target}" in
+      direct) label="direct to the app (TCP)" ;;
+      socket-keepalive) label="nginx, unix socket, upstream keepalive (socket mode)" ;;
+      tcp-keepalive) label="nginx, TCP, upstream keepalive (reload mode)" ;;
+      tcp-no-keepalive) label="nginx, TCP, no keepalive (\`Connection 'upgrade'\` style)" ;;
+    esac
+    echo "| ${label} | $(proxy_median "${target}" rps) | $(proxy_median "${target}" p99_ms) |" \
+      "$(ratio "$(proxy_median "${target}" rps)" "${direct_rps}") | $(ratio "$(proxy_median "${target}" p99_ms)" "$(proxy_median direct p99_ms)") |"
+  done
+}
+
+# memory_row NAME LABEL: peak RSS per process and the peak of the sum at one instant (MiB).
+memory_row() {
+  [[ -s "${DATA}/$1.mem" ]] || { echo "| $2 | - | - | - | - | - |"; return; }
+  awk -v label="$2" '{
+      if ($2 > b) b = $2; if ($4 > g) g = $4; if ($6 > n) n = $6
+      if ($2 + $4 + $6 > s) s = $2 + $4 + $6; if ($3 + $5 + $7 > p) p = $3 + $5 + $7
+    } END { printf "| %s | %.0f | %.0f | %.1f | %.0f | %.0f |\n", label, b / 1024, g / 1024, n / 1024, s / 1024, p / 1024 }' "${DATA}/$1.mem"
+}
+
+memory_section() {
+  local note=" (not measured in this run: --smoke)"
+  if [[ -s "${DATA}/lowmem.stats" ]]; then
+    note="; under them the load saw $(stat lowmem total failed) failed of $(thousands "$(stat lowmem total requests)")"
+    note+=" requests, p99 $(stat lowmem steady p99_ms) ms steady"
+  fi
+  cat <<EOF
+## Memory under load
+
+Sampled every 0.5 s while the load ran (both colors up, traffic moving between them). RSS counts pages
+shared between processes (the JDK's and the release's CDS/AOT archive) in each; PSS splits them, so the
+PSS sum is what the three really take. MiB, peaks.
+
+| JVM flags | blue RSS | green RSS | nginx RSS (master + workers) | blue + green + nginx RSS | PSS sum |
+|---|---|---|---|---|---|
+$(memory_row socket "default (no flags; JVM ergonomics on this host)")
+$(memory_row lowmem "1 GiB host: see below")
+
+The 1 GiB flags: \`JAVA_OPTS="${LOW_MEMORY_OPTS}"\`, \`APP_ARGS="${LOW_MEMORY_ARGS}"\`${note}.
+EOF
+}
+
+targets_section() {
+  local socket_total socket_failed steady during deploy_ratio bare proxy_ratio aot aot_ratio cds_ratio rss
+  socket_total="$(stat socket total requests)"
+  socket_failed="$(stat socket total failed)"
+  steady="$(stat socket steady p99_ms)"
+  during="$(stat socket switch p99_ms)"
+  bare="$(start_median "$(java_feature "${JAVA_BIN}")" true)"
+  deploy_ratio="$(ratio "$(deploy_to_switched_median "under load")" "${bare}")"
+  proxy_ratio="$(ratio "$(proxy_median socket-keepalive rps)" "$(proxy_median direct rps)")"
+  cds_ratio="$(ratio "$(start_median "$(java_feature "${JAVA_BIN}")" true)" "$(start_median "$(java_feature "${JAVA_BIN}")" false)")"
+  aot="$(aot_java)"
+  aot_ratio="-"
+  [[ -n "${aot}" ]] && aot_ratio="$(ratio "$(start_median "$(java_feature "${aot}")" true)" "$(start_median "$(java_feature "${aot}")" false)")"
+  rss="$(awk '{ if ($2 + $4 + $6 > s) s = $2 + $4 + $6 } END { if (NR) printf "%.0f", s / 1024; else print "-" }' "${DATA}/lowmem.mem" 2>/dev/null || echo -)"
+  cat <<EOF
+## Targets (issue 6)
+
+| Target | Measured | |
+|---|---|---|
+| 0 failed requests over >= 10 switches at >= 100k requests (socket mode) | ${socket_failed:--} failed of $(thousands "${socket_total:-0}") requests over ${SWITCHES} switches + ${DEPLOYS} deploy(s) at ${RATE} req/s | $(requests_verdict "${socket_failed}" "${socket_total:-0}") |
+| p99 during a switch <= 2x steady p99 (socket mode) | ${during:--} ms vs ${steady:--} ms: $(ratio "${during}" "${steady}")x | $(verdict "$(ratio "${during}" "${steady}")" 2 "<=") |
+| deploy start -> switched <= 1.2x bare app start | under load: ${deploy_ratio}x; without load: $(ratio "$(deploy_to_switched_median "no load")" "${bare}")x (median start -> switched vs the bare start, both with the archive) | under load $(verdict "${deploy_ratio}" 1.2 "<="), without load $(verdict "$(ratio "$(deploy_to_switched_median "no load")" "${bare}")" 1.2 "<=") |
+| nginx throughput >= 0.9x direct, with keepalive | ${proxy_ratio}x (socket mode's upstream); TCP upstream: $(ratio "$(proxy_median tcp-keepalive rps)" "$(proxy_median direct rps)")x | $(verdict "${proxy_ratio}" 0.9 ">=") |
+| start with CDS/AOT <= 0.5x plain | JDK $(java_feature "${JAVA_BIN}") CDS: ${cds_ratio}x; JDK ${aot:+$(java_feature "${aot}")} AOT: ${aot_ratio}x | CDS $(verdict "${cds_ratio}" 0.5 "<="), AOT $(verdict "${aot_ratio}" 0.5 "<=") |
+| blue + green + nginx RSS <= 700 MiB with the 1 GiB flags | ${rss} MiB (peak of the sum) | $(verdict "${rss}" 700 "<=") |
+EOF
+}
+
+write_report() {
+  local report="${OUT_DIR}/REPORT.md"
+  mkdir -p "${OUT_DIR}"
+  {
+    echo "# Benchmark report"
+    echo
+    echo "Made by \`scripts/bench.sh$([[ "${SMOKE}" == true ]] && echo " --smoke")\` on $(date -u '+%Y-%m-%d %H:%M UTC')" \
+      "(commit $(git -C "${REPO_DIR}" rev-parse --short HEAD 2>/dev/null || echo unknown)); the run took $(((SECONDS - BENCH_STARTED) / 60)) min $(((SECONDS - BENCH_STARTED) % 60)) s."
+    echo
+    targets_section
+    echo
+    echo "![Latency over time](latency.png)"
+    echo
+    machine_section
+    echo
+    switch_section
+    echo
+    baseline_section
+    echo
+    deploy_section
+    echo
+    fast_start_section
+    echo
+    proxy_section
+    echo
+    memory_section
+  } >"${report}.tmp"
+  mv -f "${report}.tmp" "${report}"
+  log "report: ${report}"
+}
+
+render_chart() {
+  local panels=()
+  [[ -f "${DATA}/socket.dat" ]] && panels+=("socket|socket mode: ${SWITCHES} switches + ${DEPLOYS} deploy(s) at ${RATE} req/s")
+  [[ -f "${DATA}/reload.dat" ]] && panels+=("reload|reload mode: ${SWITCHES} switches + ${DEPLOYS} deploy(s) at ${RATE} req/s")
+  [[ -f "${DATA}/baseline.dat" ]] && panels+=("baseline|stop-then-start on one port: ${RESTARTS} restarts at ${RATE} req/s")
+  mkdir -p "${OUT_DIR}"
+  gnuplot -c "${BENCH_DIR}/latency.gp" "${OUT_DIR}/latency.png.tmp" "${DATA}" "${panels[@]}" 2>"${DATA}/gnuplot.log" ||
+    die "${EXIT_FAILED}" "gnuplot failed: $(head -n 3 "${DATA}/gnuplot.log")"
+  mv -f "${OUT_DIR}/latency.png.tmp" "${OUT_DIR}/latency.png"
+  log "chart: ${OUT_DIR}/latency.png"
+}

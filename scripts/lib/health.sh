@@ -1,0 +1,75 @@
+# shellcheck shell=bash
+# health.sh — HTTP checks by status code (never by grepping "UP": a component's UP matches while the
+# whole is DOWN).
+
+# http_status URL [CURL_ARGS...]: the status code, or 000 when nothing answered.
+http_status() {
+  local url="$1"
+  shift
+  curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" "${url}" 2>/dev/null || true
+}
+
+readiness_url() { echo "http://127.0.0.1:$(color_management_port "$1")${HEALTH_PATH}"; }
+
+is_ready() { [[ "$(http_status "$(readiness_url "$1")")" == 200 ]]; }
+
+# wait_ready COLOR PID: polls readiness until HTTP 200, at most READY_TIMEOUT seconds; fails at once when
+# the process exits. On failure prints why.
+wait_ready() {
+  local color="$1" pid="$2" deadline status
+  deadline=$((SECONDS + READY_TIMEOUT))
+  while ((SECONDS < deadline)) && script_alive; do
+    is_alive "${pid}" || { echo "${color} exited during start"; return 1; }
+    status="$(http_status "$(readiness_url "${color}")")"
+    [[ "${status}" == 200 ]] && return 0
+    sleep 0.25
+  done
+  echo "${color} not ready within READY_TIMEOUT=${READY_TIMEOUT}s (last readiness status ${status:-000})"
+  return 1
+}
+
+# deploy_id_of COLOR: the deploy id the app reports in /actuator/info, or nothing (any other Boot jar).
+deploy_id_of() {
+  curl -s --max-time 5 "http://127.0.0.1:$(color_management_port "$1")/actuator/info" 2>/dev/null |
+    sed -n 's/.*"deployId":"\([^"]*\)".*/\1/p'
+}
+
+# warm_up COLOR: a few requests straight to the new color, so its first users do not pay for JIT and
+# lazy initialisation.
+warm_up() {
+  local color="$1" path i
+  for path in ${WARMUP_PATHS}; do
+    for ((i = 0; i < WARMUP_REQUESTS; i++)); do
+      curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$(color_port "${color}")${path}" || true
+    done
+  done
+}
+
+# served_by_public COLOR: one request through nginx's public port is answered by COLOR, as told by the
+# app (X-App-Color) or, for any other app, by nginx (X-Upstream-Addr, shown to loopback clients).
+served_by_public() {
+  local color="$1" headers app_color upstream
+  headers="$(curl -s -D - -o /dev/null --max-time 5 "http://127.0.0.1:${PUBLIC_PORT}${VERIFY_PATH}" 2>/dev/null)" || return 1
+  app_color="$(sed -n 's/^[Xx]-[Aa]pp-[Cc]olor: *\([a-z]*\).*/\1/p' <<<"${headers}")"
+  upstream="$(sed -n 's/^[Xx]-[Uu]pstream-[Aa]ddr: *\([^[:space:]]*\).*/\1/p' <<<"${headers}")"
+  if [[ -n "${app_color}" ]]; then
+    [[ "${app_color}" == "${color}" ]]
+  elif [[ "${upstream}" == *:* && "${upstream}" != unix:* ]]; then
+    [[ "${upstream}" == *":$(color_port "${color}")" ]]
+  else
+    # Nothing names the color (another app, in socket mode): a non-5xx answer is all we can check.
+    [[ "$(head -n1 <<<"${headers}")" =~ HTTP/[0-9.]+\ [1-4][0-9][0-9] ]]
+  fi
+}
+
+# wait_served_by_public COLOR: until the public port answers from COLOR, at most VERIFY_TIMEOUT seconds.
+# In socket mode nginx may still reuse a connection to the old color for up to keepalive_time, so this
+# polls rather than asks once.
+wait_served_by_public() {
+  local deadline=$((SECONDS + VERIFY_TIMEOUT))
+  while ((SECONDS < deadline)); do
+    served_by_public "$1" && return 0
+    sleep 0.2
+  done
+  return 1
+}

@@ -1,0 +1,141 @@
+# shellcheck shell=bash
+# proc.sh — the colors' processes: pid files written from $!, trusted only when the pid is alive and is
+# our java for that color in this APP_HOME (never pgrep -f / ps | grep).
+
+pid_file() { echo "${RUN_DIR}/$1.pid"; }
+socket_path() { echo "${RUN_DIR}/$1.sock"; }
+log_file() { echo "${LOG_DIR}/$1.log"; }
+release_file() { echo "${RUN_DIR}/$1.release"; }
+
+# is_alive PID: running and not a zombie (a child we have not reaped yet still answers kill -0).
+is_alive() {
+  local state
+  [[ -r "/proc/$1/stat" ]] || return 1
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "${state}" && "${state}" != Z ]]
+}
+
+# is_our_java PID COLOR: the command line carries the markers start_color puts there.
+is_our_java() {
+  local cmdline
+  is_alive "$1" || return 1
+  cmdline="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+  [[ "${cmdline}" == *"-Dbluegreen.color=$2 "* && "${cmdline}" == *"-Dbluegreen.home=${APP_HOME} "* ]]
+}
+
+# color_pid COLOR: the trusted pid of that color, or nothing.
+color_pid() {
+  local file pid
+  file="$(pid_file "$1")"
+  [[ -f "${file}" ]] || return 0
+  pid="$(<"${file}")"
+  if [[ "${pid}" =~ ^[0-9]+$ ]] && is_our_java "${pid}" "$1"; then
+    echo "${pid}"
+  fi
+}
+
+# port_owner PORT: pid of the process listening on the TCP port, "unknown" when it is another user's,
+# nothing when the port is free.
+port_owner() {
+  local line
+  line="$(ss -Hltnp "sport = :$1" 2>/dev/null | head -n1)"
+  [[ -n "${line}" ]] || return 0
+  if [[ "${line}" =~ pid=([0-9]+) ]]; then echo "${BASH_REMATCH[1]}"; else echo unknown; fi
+}
+
+# release_version JAR: the version in the jar's build-info, else its manifest, else "unknown".
+release_version() {
+  local version
+  version="$(unzip -p "$1" META-INF/build-info.properties BOOT-INF/classes/META-INF/build-info.properties \
+    2>/dev/null | sed -n 's/^build\.version=//p' | head -n1 | tr -d '\r')"
+  [[ -n "${version}" ]] || version="$(unzip -p "$1" META-INF/MANIFEST.MF 2>/dev/null |
+    sed -n 's/^Implementation-Version: *//p' | tr -d '\r')"
+  echo "${version:-unknown}"
+}
+
+# is_boot_jar JAR: a zip whose manifest names a Start-Class (what java -jar runs in a Boot jar).
+is_boot_jar() {
+  local manifest
+  manifest="$(unzip -p "$1" META-INF/MANIFEST.MF 2>/dev/null)"
+  [[ "${manifest}" == *$'\n'Start-Class:* ]]
+}
+
+# start_color COLOR JAR DEPLOY_ID: starts the color in the background, detached from this shell's
+# session (setsid: Jenkins' process-tree killer and a closing terminal leave it alone), stdin from
+# /dev/null, stdout/stderr to its log, without the deploy lock's descriptor. The port is passed explicitly, so any Boot jar listens where nginx
+# expects it; APP_SOCKET_PATH is what our app needs to serve the unix socket of socket mode.
+start_color() {
+  local color="$1" jar="$2" deploy_id="$3" log jvm_options extra_args management_args=() launch=() pid
+  log="$(log_file "${color}")"
+  [[ -f "${log}" ]] && mv -f "${log}" "${log}.1"
+  printf '=== %s: starting %s (deploy %s, %s)\n' "$(date -Is)" "${color}" "${deploy_id}" "${jar}" >"${log}"
+  read -ra jvm_options <<<"${JAVA_OPTS}"
+  read -ra extra_args <<<"${APP_ARGS}"
+  if [[ "$(color_management_port "${color}")" != "$(color_port "${color}")" ]]; then
+    management_args=("--management.server.port=$(color_management_port "${color}")")
+  fi
+  rm -f "$(socket_path "${color}")"
+  # Fast start (scripts/lib/launch.sh): the release's CDS/AOT archive and extracted jar, else -jar JAR.
+  mapfile -t launch < <(launch_args "${jar}" "${log}")
+  # Called outside take_lock (the benchmark does), there is no lock descriptor to keep from the child.
+  [[ -n "${LOCK_FD:-}" ]] || exec {LOCK_FD}</dev/null
+  APP_DEPLOY_ID="${deploy_id}" APP_SOCKET_PATH="$(socket_path "${color}")" \
+    JENKINS_NODE_COOKIE=dontKillMe BUILD_ID=dontKillMe \
+    setsid "${JAVA_BIN}" ${jvm_options[@]+"${jvm_options[@]}"} "-Dbluegreen.color=${color}" "-Dbluegreen.home=${APP_HOME}" \
+    "${launch[@]}" "--spring.profiles.active=${color}" "--server.port=$(color_port "${color}")" \
+    ${management_args[@]+"${management_args[@]}"} ${extra_args[@]+"${extra_args[@]}"} </dev/null >>"${log}" 2>&1 {LOCK_FD}>&- &
+  pid=$!
+  echo "${pid}" >"$(pid_file "${color}")"
+  echo "${pid}"
+}
+
+# stop_color COLOR: SIGTERM, wait up to STOP_TIMEOUT (Spring's graceful shutdown finishes requests and
+# messages in hand), then SIGKILL; returns once the port is free. Safe when the color is not running.
+stop_color() {
+  local color="$1" pid port deadline
+  pid="$(color_pid "${color}")"
+  port="$(color_port "${color}")"
+  if [[ -n "${pid}" ]]; then
+    kill -TERM "${pid}" 2>/dev/null || true
+    deadline=$((SECONDS + STOP_TIMEOUT))
+    while is_alive "${pid}" && ((SECONDS < deadline)); do sleep 0.2; done
+    if is_alive "${pid}"; then
+      warn "${color} (pid ${pid}) did not stop within STOP_TIMEOUT=${STOP_TIMEOUT}s: SIGKILL"
+      kill -KILL "${pid}" 2>/dev/null || true
+      while is_alive "${pid}"; do sleep 0.1; done
+    fi
+    wait "${pid}" 2>/dev/null || true
+  fi
+  deadline=$((SECONDS + 10))
+  while [[ -n "$(port_owner "${port}")" ]] && ((SECONDS < deadline)); do sleep 0.2; done
+  rm -f "$(pid_file "${color}")"
+  remove_stale_socket "${color}"
+}
+
+# A SIGKILLed app leaves its socket file behind; nobody serves it any more.
+remove_stale_socket() {
+  local socket
+  socket="$(socket_path "$1")"
+  if [[ -S "${socket}" ]] && ! unix_socket_listening "${socket}"; then
+    rm -f "${socket}"
+  fi
+}
+
+unix_socket_listening() {
+  [[ -n "$(ss -Hxl src "$1" 2>/dev/null)" ]]
+}
+
+# unix_connections SOCKET: how many connections the listener at this path has open.
+unix_connections() {
+  ss -Hx state established src "$1" 2>/dev/null | wc -l
+}
+
+# last_log_lines COLOR: what the color said last, for a failed start: its last ERROR/WARN events (their
+# first lines, not the stack traces), else the end of its log.
+last_log_lines() {
+  local log events line
+  log="$(log_file "$1")"
+  events="$(grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[^ ]+ +(ERROR|WARN) ' "${log}" 2>/dev/null | tail -n 8 || true)"
+  [[ -n "${events}" ]] || events="$(tail -n 20 "${log}" 2>/dev/null || true)"
+  while IFS= read -r line; do printf '    | %s\n' "${line}"; done <<<"${events}" >&2
+}

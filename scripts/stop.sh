@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# stop.sh — stop a color gracefully: SIGTERM, wait for Spring's graceful shutdown, SIGKILL after
+# STOP_TIMEOUT, until its port is free.
+set -Eeuo pipefail
+
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+usage() {
+  cat >&2 <<'USAGE'
+usage: stop.sh blue|green|all [--force]
+
+Stops the color(s). The live color is only stopped with --force (its traffic then fails) or with "all".
+USAGE
+}
+
+main() {
+  local target="${1:-}" force="${2:-}" color live
+  [[ $# -ge 1 && $# -le 2 ]] || { usage; exit "${EXIT_USAGE}"; }
+  [[ -z "${force}" || "${force}" == --force ]] || { usage; exit "${EXIT_USAGE}"; }
+  [[ "${target}" == all ]] || is_color "${target}" || { usage; die "${EXIT_USAGE}" "unknown color '${target}': use blue, green or all"; }
+  require_tools flock ss
+  load_config
+  ensure_dirs
+  take_lock
+  reconcile
+  live="$(live_color)"
+  if [[ "${target}" == "${live}" && -z "${force}" ]]; then
+    die "${EXIT_USAGE}" "${target} is live: switch to the other color first, or use --force"
+  fi
+  for color in "${COLORS[@]}"; do
+    [[ "${target}" == all || "${target}" == "${color}" ]] || continue
+    if [[ -z "$(color_pid "${color}")" ]]; then
+      log "${color} is not running"
+      rm -f "$(pid_file "${color}")"
+      continue
+    fi
+    log "stopping ${color} (pid $(color_pid "${color}"))"
+    stop_color "${color}"
+  done
+}
+
+main "$@"

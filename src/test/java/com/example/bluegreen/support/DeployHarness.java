@@ -1,0 +1,164 @@
+package com.example.bluegreen.support;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * A deploy target of its own for a test: a temp APP_HOME, free ports, the real scripts and the real
+ * private nginx. close() stops both colors and nginx and removes the directory.
+ */
+public final class DeployHarness implements AutoCloseable {
+
+	private static final Path SCRIPTS = Path.of("scripts").toAbsolutePath();
+
+	private final Path appHome;
+
+	private final Map<String, String> env = new HashMap<>();
+
+	private final Set<Integer> ports = new HashSet<>();
+
+	private DeployHarness(Path appHome, String mode, Map<String, String> settings) {
+		this.appHome = appHome;
+		this.env.put("APP_HOME", appHome.toString());
+		this.env.put("PUBLIC_PORT", Integer.toString(freePort()));
+		this.env.put("BLUE_PORT", Integer.toString(freePort()));
+		this.env.put("GREEN_PORT", Integer.toString(freePort()));
+		this.env.put("SWITCH_MODE", mode);
+		this.env.put("JAVA_BIN", Path.of(System.getProperty("java.home"), "bin", "java").toString());
+		// The tests start dozens of JVMs on two cores: C1 only and the serial GC start them fastest.
+		this.env.put("JAVA_OPTS", "-Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC");
+		this.env.put("WARMUP_REQUESTS", "2");
+		// Each harness is a fresh APP_HOME: a class data archive per release would cost a training run in
+		// every test class. The fast start has tests of its own.
+		this.env.put("FAST_START", "false");
+		this.env.putAll(settings);
+	}
+
+	/** A new APP_HOME with its private nginx running, nothing deployed yet. */
+	public static DeployHarness start(String mode, Map<String, String> settings) {
+		BackingServices.ensureRunning();
+		try {
+			Path appHome = Files.createTempDirectory("bluegreen-it-");
+			DeployHarness harness = new DeployHarness(appHome, mode, settings);
+			ScriptProcess.Result nginx = harness.run("nginx.sh", "start");
+			if (nginx.exitCode() != 0) {
+				harness.close();
+				throw new IllegalStateException("nginx did not start (is it installed? apt-get install nginx): " + nginx);
+			}
+			return harness;
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+	}
+
+	public static DeployHarness start(String mode) {
+		return start(mode, Map.of());
+	}
+
+	public ScriptProcess.Result run(String script, String... args) {
+		return run(Map.of(), script, args);
+	}
+
+	public ScriptProcess.Result run(Map<String, String> settings, String script, String... args) {
+		return launch(settings, script, args).waitFor(Duration.ofMinutes(6));
+	}
+
+	public ScriptProcess launch(String script, String... args) {
+		return launch(Map.of(), script, args);
+	}
+
+	public ScriptProcess launch(Map<String, String> settings, String script, String... args) {
+		Map<String, String> environment = new HashMap<>(this.env);
+		environment.putAll(settings);
+		return ScriptProcess.start(SCRIPTS.resolve(script), environment, args);
+	}
+
+	public int publicPort() {
+		return Integer.parseInt(this.env.get("PUBLIC_PORT"));
+	}
+
+	public int port(String color) {
+		return Integer.parseInt(this.env.get(color.toUpperCase() + "_PORT"));
+	}
+
+	public Path appHome() {
+		return this.appHome;
+	}
+
+	public String setting(String name) {
+		return this.env.get(name);
+	}
+
+	/** The live color, from status.sh --json (which reads the live pointer). */
+	public String liveColor() {
+		return jsonField(run("status.sh", "--json").stdout(), "live");
+	}
+
+	/** The pid in the color's pid file, or -1. */
+	public long pid(String color) {
+		try {
+			Path file = this.appHome.resolve("run/" + color + ".pid");
+			return Files.exists(file) ? Long.parseLong(Files.readString(file).trim()) : -1;
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+	}
+
+	/** Running and not a zombie: an exited process waits as a zombie until its parent (init) reaps it. */
+	public static boolean isRunning(long pid) {
+		try {
+			String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+			return pid > 0 && stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+		}
+		catch (IOException ex) {
+			return false;
+		}
+	}
+
+	public static String other(String color) {
+		return "blue".equals(color) ? "green" : "blue";
+	}
+
+	public static String jsonField(String json, String field) {
+		Matcher matcher = Pattern.compile("\"" + field + "\":\"([^\"]*)\"").matcher(json);
+		return matcher.find() ? matcher.group(1) : null;
+	}
+
+	@Override
+	public void close() {
+		run("stop.sh", "all", "--force");
+		run("nginx.sh", "stop");
+		try (Stream<Path> files = Files.walk(this.appHome)) {
+			files.sorted(Comparator.reverseOrder()).forEach((file) -> file.toFile().delete());
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+	}
+
+	/** A port nothing listens on, distinct from the others of this harness. */
+	private int freePort() {
+		try (ServerSocket socket = new ServerSocket(0)) {
+			int port = socket.getLocalPort();
+			return this.ports.add(port) ? port : freePort();
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+	}
+
+}
