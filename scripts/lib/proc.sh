@@ -130,12 +130,40 @@ unix_connections() {
   ss -Hx state established src "$1" 2>/dev/null | wc -l
 }
 
-# last_log_lines COLOR: what the color said last, for a failed start: its last ERROR/WARN events (their
-# first lines, not the stack traces), else the end of its log.
+# last_log_lines COLOR: what the color said, for a failed start: its distinct ERROR events, then its
+# distinct WARN events (a repeated event once, with its count: a health check that fails on every poll
+# must not hide the one line that says why), else the end of its log.
 last_log_lines() {
-  local log events line
+  local log
   log="$(log_file "$1")"
-  events="$(grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[^ ]+ +(ERROR|WARN) ' "${log}" 2>/dev/null | tail -n 8 || true)"
-  [[ -n "${events}" ]] || events="$(tail -n 20 "${log}" 2>/dev/null || true)"
-  while IFS= read -r line; do printf '    | %s\n' "${line}"; done <<<"${events}" >&2
+  if grep -qE "${LOG_EVENT}" "${log}" 2>/dev/null; then
+    distinct_events "${log}"
+  else
+    tail -n 20 "${log}" 2>/dev/null || true
+  fi | sed 's/^/    | /' >&2
+}
+
+LOG_EVENT='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[^ ]+ +(ERROR|WARN) '
+
+# distinct_events LOG: the last 5 distinct ERROR and last 3 distinct WARN events, oldest first. Two events
+# are the same when their logger and the first four words of their message are.
+distinct_events() {
+  awk -v event="${LOG_EVENT}" '
+    $0 ~ event {
+      split($0, part, " : "); n = split(part[1], head, " "); split(part[2], word, " ")
+      key = $2 " " head[n] " " word[1] " " word[2] " " word[3] " " word[4]
+      if (!(key in count)) keys[++distinct] = key
+      count[key]++; last[key] = NR; line[key] = substr($0, 1, 300); level[key] = $2
+    }
+    END {
+      for (i = 1; i <= distinct; i++) {
+        k = keys[i]; suffix = count[k] > 1 ? " (" count[k] " times)" : ""
+        printf "%d\t%s\t%s%s\n", last[k], level[k], line[k], suffix
+      }
+    }' "$1" | sort -n | awk -F '\t' '
+      $2 == "ERROR" { errors[++e] = $3 } $2 == "WARN" { warns[++w] = $3 }
+      END {
+        for (i = (e > 5 ? e - 4 : 1); i <= e; i++) print errors[i]
+        for (i = (w > 3 ? w - 2 : 1); i <= w; i++) print warns[i]
+      }'
 }

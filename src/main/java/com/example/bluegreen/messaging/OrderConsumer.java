@@ -10,8 +10,8 @@ import org.springframework.stereotype.Component;
 /**
  * Consumes orders, on both colors at once during a deploy (competing consumers). Ack mode AUTO: the
  * message is acked only after this method returns, so a crash redelivers it; {@link ProcessedOrders}
- * makes the redelivery harmless. A failure is retried (spring.rabbitmq.listener.simple.retry), then the
- * message is dead-lettered to orders.dlq.
+ * makes the redelivery harmless. A failure is retried (spring.rabbitmq.listener.simple.retry), then
+ * {@link OrderRecoverer} requeues it (Redis unavailable) or dead-letters it to orders.dlq.
  */
 @Component
 class OrderConsumer {

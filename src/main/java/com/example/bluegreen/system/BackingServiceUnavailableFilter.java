@@ -12,11 +12,8 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import tools.jackson.databind.json.JsonMapper;
 
-import org.springframework.amqp.AmqpException;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
-import org.springframework.dao.DataAccessResourceFailureException;
-import org.springframework.dao.QueryTimeoutException;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
@@ -45,7 +42,7 @@ class BackingServiceUnavailableFilter extends OncePerRequestFilter {
 			chain.doFilter(request, response);
 		}
 		catch (ServletException | RuntimeException ex) {
-			String service = unavailableService(ex);
+			String service = UnavailableService.of(ex);
 			if (service == null || response.isCommitted()) {
 				throw ex;
 			}
@@ -62,19 +59,6 @@ class BackingServiceUnavailableFilter extends OncePerRequestFilter {
 			problem.put("instance", request.getRequestURI());
 			this.json.writeValue(response.getOutputStream(), problem);
 		}
-	}
-
-	/** "Redis", "RabbitMQ" or null when the failure is something else. */
-	static String unavailableService(Throwable ex) {
-		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
-			if (cause instanceof DataAccessResourceFailureException || cause instanceof QueryTimeoutException) {
-				return "Redis";
-			}
-			if (cause instanceof AmqpException) {
-				return "RabbitMQ";
-			}
-		}
-		return null;
 	}
 
 	private static String rootMessage(Throwable ex) {

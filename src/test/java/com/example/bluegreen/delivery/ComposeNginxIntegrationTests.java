@@ -43,8 +43,8 @@ class ComposeNginxIntegrationTests {
 		assertThat(Files.readSymbolicLink(run.resolve("live.sock"))).isEqualTo(Path.of("blue.sock"));
 		String app = Files.readString(root.resolve("etc/nginx/bluegreen/conf.d/app.conf"));
 		assertThat(app).doesNotContain("@")
-			.contains("server unix:" + run + "/live.sock;", "server unix:" + run + "/blue.sock;",
-					"server unix:" + run + "/green.sock;", "listen 18080;");
+			.contains("server unix:" + run + "/live.sock ", "server unix:" + run + "/blue.sock ",
+					"server unix:" + run + "/green.sock ", "listen 18080;");
 
 		Result again = sh(script);
 
