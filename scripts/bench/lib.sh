@@ -16,13 +16,16 @@ epoch_ms() {
   echo "${now:0:${#now}-3}"
 }
 
-# free_port: a TCP port nothing listens on, not handed out before in this run.
+# free_port: a TCP port no socket uses, not handed out before in this run, below the kernel's ephemeral
+# range (a port in that range can be taken by any outgoing connection before nginx or the app binds it).
 free_port() {
-  local port i
+  local port i low
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+  ((low > 11000)) || low=32768
   for ((i = 0; i < 200; i++)); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % (low - 10000)))
     [[ " ${USED_PORTS:-} " == *" ${port} "* ]] && continue
-    [[ -z "$(ss -Hltn "sport = :${port}" 2>/dev/null)" ]] || continue
+    [[ -z "$(ss -Htan "sport = :${port}" 2>/dev/null)" ]] || continue
     USED_PORTS="${USED_PORTS:-} ${port}"
     echo "${port}"
     return

@@ -1,7 +1,6 @@
 package com.example.bluegreen.delivery;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -28,6 +27,7 @@ import java.util.stream.Stream;
 import java.util.zip.ZipFile;
 
 import com.example.bluegreen.delivery.LocalCodeDeployAgent.Deployment;
+import com.example.bluegreen.support.FreePorts;
 import com.example.bluegreen.support.BackingServices;
 import com.example.bluegreen.support.TestJars;
 import org.junit.jupiter.api.AfterAll;
@@ -95,7 +95,7 @@ class CodeDeployIntegrationTests {
 		appHome = hostRoot.resolve("opt/app");
 		v1Jar = copyJar(BUILD.resolve("app.jar"), "v1.jar", V1);
 		v2Jar = secondVersion();
-		List<Integer> ports = freePorts(3);
+		List<Integer> ports = List.of(FreePorts.next(), FreePorts.next(), FreePorts.next());
 		publicPort = ports.get(0);
 		Files.createDirectories(appHome);
 		Files.writeString(appHome.resolve("deploy.env"), settings(Map.of("PUBLIC_PORT", ports.get(0), "BLUE_PORT",
@@ -370,19 +370,6 @@ class CodeDeployIntegrationTests {
 		catch (java.net.URISyntaxException ex) {
 			throw new IllegalStateException(ex);
 		}
-	}
-
-	private static List<Integer> freePorts(int count) throws IOException {
-		Set<Integer> ports = new LinkedHashSet<>();
-		while (ports.size() < count) {
-			try (ServerSocket socket = new ServerSocket(0)) {
-				int port = socket.getLocalPort();
-				if (port < 8080 || port > 8082) {
-					ports.add(port);
-				}
-			}
-		}
-		return new ArrayList<>(ports);
 	}
 
 	private static void requireTools(String... tools) throws Exception {

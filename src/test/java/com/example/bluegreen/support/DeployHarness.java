@@ -2,15 +2,12 @@ package com.example.bluegreen.support;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -27,14 +24,12 @@ public final class DeployHarness implements AutoCloseable {
 
 	private final Map<String, String> env = new HashMap<>();
 
-	private final Set<Integer> ports = new HashSet<>();
-
 	private DeployHarness(Path appHome, String mode, Map<String, String> settings) {
 		this.appHome = appHome;
 		this.env.put("APP_HOME", appHome.toString());
-		this.env.put("PUBLIC_PORT", Integer.toString(freePort()));
-		this.env.put("BLUE_PORT", Integer.toString(freePort()));
-		this.env.put("GREEN_PORT", Integer.toString(freePort()));
+		this.env.put("PUBLIC_PORT", Integer.toString(FreePorts.next()));
+		this.env.put("BLUE_PORT", Integer.toString(FreePorts.next()));
+		this.env.put("GREEN_PORT", Integer.toString(FreePorts.next()));
 		this.env.put("SWITCH_MODE", mode);
 		this.env.put("JAVA_BIN", Path.of(System.getProperty("java.home"), "bin", "java").toString());
 		// The tests start dozens of JVMs on two cores: C1 only and the serial GC start them fastest.
@@ -144,17 +139,6 @@ public final class DeployHarness implements AutoCloseable {
 		run("nginx.sh", "stop");
 		try (Stream<Path> files = Files.walk(this.appHome)) {
 			files.sorted(Comparator.reverseOrder()).forEach((file) -> file.toFile().delete());
-		}
-		catch (IOException ex) {
-			throw new UncheckedIOException(ex);
-		}
-	}
-
-	/** A port nothing listens on, distinct from the others of this harness. */
-	private int freePort() {
-		try (ServerSocket socket = new ServerSocket(0)) {
-			int port = socket.getLocalPort();
-			return this.ports.add(port) ? port : freePort();
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException(ex);
