@@ -111,7 +111,9 @@ validate_nginx() {
 }
 
 # check_idle_port COLOR: the idle color's port must be free, or held by our own idle color (a warm old
-# version: stopped gracefully). Anything else is someone else's process: exit 2, nothing touched.
+# version: drained, then stopped gracefully; a switch or a rollback moments ago leaves nginx connections
+# to it, and a request sent on one as the JVM closes it would fail). Anything else is someone else's
+# process: exit 2, nothing touched.
 check_idle_port() {
   local color="$1" port owner pid
   port="$(color_port "${color}")"
@@ -119,7 +121,8 @@ check_idle_port() {
   pid="$(color_pid "${color}")"
   [[ -z "${owner}" && -z "${pid}" ]] && return 0
   if [[ -n "${pid}" && ( -z "${owner}" || "${owner}" == "${pid}" ) ]]; then
-    log "stopping ${color} (pid ${pid}, $(release_version "$(release_jar "$(color_release "${color}")")")) kept from the previous deploy"
+    log "stopping ${color} (pid ${pid}, $(release_version "$(release_jar "$(color_release "${color}")")")) kept from the previous deploy, once drained"
+    drain_color "${color}"
     stop_color "${color}"
     return 0
   fi

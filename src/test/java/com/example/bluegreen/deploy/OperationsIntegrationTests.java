@@ -81,6 +81,23 @@ class OperationsIntegrationTests {
 
 	@Test
 	@Order(4)
+	void deployRightAfterASwitchDrainsTheWarmIdleColorBeforeStoppingIt() throws IOException {
+		LoadGenerator load = new LoadGenerator("127.0.0.1", harness.publicPort(), 16, true, Duration.ofMillis(5));
+		assertThat(harness.run("switch.sh", "green").exitCode()).isZero();
+
+		// blue still holds nginx's keep-alive connections from before the switch when the deploy takes it
+		ScriptProcess.Result deploy = harness.run("deploy.sh", TestJars.current().toString());
+
+		LoadGenerator.Result seen = load.stop();
+		System.out.printf("deploy right after a switch: %d requests, %d failed%n", seen.total(), seen.failures().size());
+		assertThat(deploy.exitCode()).as("%s", deploy).isZero();
+		assertThat(deploy.stdout()).contains("stopping blue", "kept from the previous deploy, once drained");
+		assertThat(harness.liveColor()).isEqualTo("blue");
+		assertThat(seen.failures()).as("failed requests:%s", seen.describeFailures(10)).isEmpty();
+	}
+
+	@Test
+	@Order(5)
 	void stopRefusesTheLiveColorWithoutForce() {
 		ScriptProcess.Result refused = harness.run("stop.sh", "blue");
 
@@ -90,7 +107,7 @@ class OperationsIntegrationTests {
 	}
 
 	@Test
-	@Order(5)
+	@Order(6)
 	void switchToAStoppedColorFailsAndTrafficStays() throws IOException {
 		long greenPid = harness.pid("green");
 		assertThat(harness.run("stop.sh", "green").exitCode()).isZero();
@@ -104,7 +121,7 @@ class OperationsIntegrationTests {
 	}
 
 	@Test
-	@Order(6)
+	@Order(7)
 	void rollbackWithoutAWarmColorRedeploysThePreviousRelease() throws IOException {
 		ScriptProcess.Result forward = harness.run(Map.of("KEEP_OLD", "false"), "deploy.sh", TestJars.next().toString());
 		assertThat(forward.exitCode()).as("%s", forward).isZero();
