@@ -22,7 +22,7 @@ wait_ready() {
     is_alive "${pid}" || { echo "${color} exited during start"; return 1; }
     status="$(http_status "$(readiness_url "${color}")")"
     [[ "${status}" == 200 ]] && return 0
-    sleep 0.25
+    sleep 0.1
   done
   echo "${color} not ready within READY_TIMEOUT=${READY_TIMEOUT}s (last readiness status ${status:-000})"
   return 1
@@ -37,12 +37,14 @@ deploy_id_of() {
 # warm_up COLOR: a few requests straight to the new color, so its first users do not pay for JIT and
 # lazy initialisation.
 warm_up() {
-  local color="$1" path i
+  local color="$1" path i args=()
   for path in ${WARMUP_PATHS}; do
     for ((i = 0; i < WARMUP_REQUESTS; i++)); do
-      curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$(color_port "${color}")${path}" || true
+      args+=(-o /dev/null "http://127.0.0.1:$(color_port "${color}")${path}")
     done
   done
+  # One curl for all of them: one keep-alive connection, no process per request.
+  ((${#args[@]} == 0)) || curl -s --max-time 10 "${args[@]}" || true
 }
 
 # served_by_public COLOR: one request through nginx's public port is answered by COLOR, as told by the
