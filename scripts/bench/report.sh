@@ -97,7 +97,7 @@ for ${REQUESTS} requests in all; $(switch_count reload) in reload mode), then
 mix at its closed-loop maximum through nginx (${CONNECTIONS} connections, measured right before the
 series): $(sed -n 's/^rps=\([0-9]*\).*/\1/p' "${DATA}/capacity.txt" 2>/dev/null) req/s; the series ran at
 $(awk -v r="${RATE}" '/^rps=/ { split($1, kv, "="); if (kv[2] > 0) printf "%.0f%%", 100 * r / kv[2] }' "${DATA}/capacity.txt" 2>/dev/null) of it$(
-  [[ "${BENCH_RATE:-auto}" == auto && "${SMOKE}" == false ]] && echo " (BENCH_RATE=auto: 40% of the maximum measured then, so the load stays well below saturation on a shared machine)").
+  [[ "${BENCH_RATE:-auto}" == auto && "${SMOKE}" == false ]] && echo " (BENCH_RATE=auto: 30% of the maximum measured then with warm colors, so that a freshly started color keeps up too)").
 
 | Window | socket: requests | failed | p50 ms | p99 ms | max ms | reload: requests | failed | p50 ms | p99 ms | max ms |
 |---|---|---|---|---|---|---|---|---|---|---|
