@@ -90,8 +90,8 @@ switch_section() {
 Open-loop load through nginx's public port: ${RATE} requests/s in all over ${CONNECTIONS} keep-alive
 connections, 10% \`POST /api/orders\`, 10% \`GET /hash/{input}\`, 80% \`GET /api/version\`; latency from
 each request's intended send time; no retries (an I/O error or a non-2xx is a failed request). Both colors
-run (v1 and v2); \`scripts/switch.sh\` moves traffic every ${EVERY} s ($(switch_count socket) times in socket mode, enough
-for ${REQUESTS} requests in all; $(switch_count reload) in reload mode), then
+run (v1 and v2); \`scripts/switch.sh\` moves traffic every ${EVERY} s ($(switch_count socket) times in socket mode$(
+  ((REQUESTS > 0)) && echo ", enough for ${REQUESTS} requests in all"); $(switch_count reload) in reload mode), then
 \`scripts/deploy.sh\` makes ${DEPLOYS} deploy(s) of the other version (start, ready, switch, drain, stop).
 "During" is from the start of the command to 1 s after it ended; "steady" is before + after. The same
 mix at its closed-loop maximum through nginx (${CONNECTIONS} connections, measured right before the

@@ -128,11 +128,12 @@ appspec_hook_field() {
 }
 
 # deploy_worst_case: the longest scripts/deploy.sh (or a rollback that redeploys) may take with this
-# configuration, in seconds: stopping a color left warm by KEEP_OLD (STOP_TIMEOUT), the new color's
-# readiness (READY_TIMEOUT), the check through nginx (VERIFY_TIMEOUT), the bake (BAKE_TIME), the drain
-# (DRAIN_TIMEOUT), stopping the old color (STOP_TIMEOUT), and WORST_CASE_MARGIN.
+# configuration, in seconds: draining and stopping a color left warm by KEEP_OLD (DRAIN_TIMEOUT +
+# STOP_TIMEOUT), the new color's readiness (READY_TIMEOUT) and warm-up (WARMUP_TIME_LIMIT), the check
+# through nginx (VERIFY_TIMEOUT), the bake (BAKE_TIME), draining and stopping the old color
+# (DRAIN_TIMEOUT + STOP_TIMEOUT), and WORST_CASE_MARGIN.
 deploy_worst_case() {
-  echo $((2 * STOP_TIMEOUT + READY_TIMEOUT + VERIFY_TIMEOUT + BAKE_TIME + DRAIN_TIMEOUT + WORST_CASE_MARGIN))
+  echo $((2 * (DRAIN_TIMEOUT + STOP_TIMEOUT) + READY_TIMEOUT + WARMUP_TIME_LIMIT + VERIFY_TIMEOUT + BAKE_TIME + WORST_CASE_MARGIN))
 }
 
 # validate_worst_case: ValidateService's check, then a rollback (another deploy) when it fails.

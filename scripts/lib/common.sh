@@ -13,6 +13,7 @@ REPO_DIR="$(cd "${SCRIPTS_DIR}/.." && pwd)"
 readonly SCRIPTS_DIR REPO_DIR
 # shellcheck disable=SC2034 # used by the other helpers
 readonly COLORS=(blue green)
+readonly WARMUP_TIME_LIMIT=15 # seconds for all warm-up requests to a new color (health.sh warm_up)
 SCRIPT_NAME="$(basename "$0")"
 readonly SCRIPT_NAME
 

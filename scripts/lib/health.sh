@@ -43,8 +43,8 @@ warm_up() {
       args+=(-o /dev/null "http://127.0.0.1:$(color_port "${color}")${path}")
     done
   done
-  # One curl for all of them: one keep-alive connection, no process per request.
-  ((${#args[@]} == 0)) || curl -s --max-time 10 "${args[@]}" || true
+  # One curl for all of them: one keep-alive connection, no process per request; WARMUP_TIME_LIMIT in all.
+  ((${#args[@]} == 0)) || timeout "${WARMUP_TIME_LIMIT}" curl -s --max-time 5 "${args[@]}" || true
 }
 
 # served_by_public COLOR: one request through nginx's public port is answered by COLOR, as told by the

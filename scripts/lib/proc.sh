@@ -146,21 +146,23 @@ last_log_lines() {
 LOG_EVENT='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[^ ]+ +(ERROR|WARN) '
 
 # distinct_events LOG: the last 5 distinct ERROR and last 3 distinct WARN events, oldest first. Two events
-# are the same when their logger and the first four words of their message are.
+# are the same when their logger and the first four words of their message are. (grep picks the events:
+# mawk, Debian's default awk, has no {n} in its regular expressions.)
 distinct_events() {
-  awk -v event="${LOG_EVENT}" '
-    $0 ~ event {
+  grep -nE "${LOG_EVENT}" "$1" | awk '
+    {
       split($0, part, " : "); n = split(part[1], head, " "); split(part[2], word, " ")
       key = $2 " " head[n] " " word[1] " " word[2] " " word[3] " " word[4]
       if (!(key in count)) keys[++distinct] = key
-      count[key]++; last[key] = NR; line[key] = substr($0, 1, 300); level[key] = $2
+      count[key]++; last[key] = NR; level[key] = $2
+      line[key] = substr($0, index($0, ":") + 1, 300)
     }
     END {
       for (i = 1; i <= distinct; i++) {
         k = keys[i]; suffix = count[k] > 1 ? " (" count[k] " times)" : ""
-        printf "%d\t%s\t%s%s\n", last[k], level[k], line[k], suffix
+        printf "%d\037%s\037%s%s\n", last[k], level[k], line[k], suffix
       }
-    }' "$1" | sort -n | awk -F '\t' '
+    }' | sort -n | awk -F '\037' '
       $2 == "ERROR" { errors[++e] = $3 } $2 == "WARN" { warns[++w] = $3 }
       END {
         for (i = (e > 5 ? e - 4 : 1); i <= e; i++) print errors[i]

@@ -44,7 +44,7 @@ class BenchSmokeIntegrationTests {
 				"## Machine", "## Switch under load: socket mode vs reload mode", "## Baseline: stop-then-start on one port",
 				"## Deploy timings", "## Fast start", "## Proxy overhead", "## Memory under load");
 		assertThat(report).as("the switch table has both modes")
-			.contains("| during the 2 switches |", "| socket | 1 | switch", "| reload | 1 | switch");
+			.contains("| during the switches (socket 2, reload 2) |", "| socket | 1 | switch", "| reload | 1 | switch");
 		assertThat(report).as("deploys, proxy paths and memory rows")
 			.contains("| first deploy, no load |", "| direct to the app (TCP) |",
 					"| nginx, TCP, no keepalive (`Connection 'upgrade'` style) |",

@@ -119,12 +119,14 @@ class AppspecTests {
 	}
 
 	/**
-	 * deploy.sh's worst case as scripts/codedeploy/lib.sh deploy_worst_case computes it: stopping a color left
-	 * warm, readiness, the check through nginx, the bake, the drain, stopping the old color, and a margin.
+	 * deploy.sh's worst case as scripts/codedeploy/lib.sh deploy_worst_case computes it: draining and stopping
+	 * a color left warm, readiness and warm-up, the check through nginx, the bake, draining and stopping the
+	 * old color, and a margin.
 	 */
 	private static int deployWorstCase(Map<String, Integer> settings) {
-		return 2 * settings.get("STOP_TIMEOUT") + settings.get("READY_TIMEOUT") + settings.get("VERIFY_TIMEOUT")
-				+ settings.get("BAKE_TIME") + settings.get("DRAIN_TIMEOUT") + settings.get("WORST_CASE_MARGIN");
+		return 2 * (settings.get("DRAIN_TIMEOUT") + settings.get("STOP_TIMEOUT")) + settings.get("READY_TIMEOUT")
+				+ settings.get("WARMUP_TIME_LIMIT") + settings.get("VERIFY_TIMEOUT") + settings.get("BAKE_TIME")
+				+ settings.get("WORST_CASE_MARGIN");
 	}
 
 	/** The numeric defaults of the deploy scripts and of the hooks, and the hooks' margin. */
@@ -139,6 +141,9 @@ class AppspecTests {
 		Matcher margin = Pattern.compile("readonly WORST_CASE_MARGIN=([0-9]+)").matcher(hooks);
 		assertThat(margin.find()).as("WORST_CASE_MARGIN in scripts/codedeploy/lib.sh").isTrue();
 		defaults.put("WORST_CASE_MARGIN", Integer.parseInt(margin.group(1)));
+		Matcher warmUp = Pattern.compile("readonly WARMUP_TIME_LIMIT=([0-9]+)").matcher(common);
+		assertThat(warmUp.find()).as("WARMUP_TIME_LIMIT in scripts/lib/common.sh").isTrue();
+		defaults.put("WARMUP_TIME_LIMIT", Integer.parseInt(warmUp.group(1)));
 		assertThat(defaults).containsKeys("READY_TIMEOUT", "VERIFY_TIMEOUT", "BAKE_TIME", "DRAIN_TIMEOUT",
 				"STOP_TIMEOUT", "VALIDATE_TIMEOUT");
 		// The margin covers at least the port waits after the two stops (10 s each) and nginx's start (10 s).
