@@ -134,13 +134,12 @@ unix_connections() {
 # distinct WARN events (a repeated event once, with its count: a health check that fails on every poll
 # must not hide the one line that says why), else the end of its log.
 last_log_lines() {
-  local log
+  local log events line
   log="$(log_file "$1")"
-  if grep -qE "${LOG_EVENT}" "${log}" 2>/dev/null; then
-    distinct_events "${log}"
-  else
-    tail -n 20 "${log}" 2>/dev/null || true
-  fi | sed 's/^/    | /' >&2
+  events="$(distinct_events "${log}")"
+  [[ -n "${events}" ]] || events="$(tail -n 20 "${log}" 2>/dev/null || true)"
+  [[ -n "${events}" ]] || return 0
+  while IFS= read -r line; do printf '    | %s\n' "${line}"; done <<<"${events}" >&2
 }
 
 LOG_EVENT='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[^ ]+ +(ERROR|WARN) '
@@ -149,7 +148,7 @@ LOG_EVENT='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[^ ]+ +(ERROR|WARN) '
 # are the same when their logger and the first four words of their message are. (grep picks the events:
 # mawk, Debian's default awk, has no {n} in its regular expressions.)
 distinct_events() {
-  grep -nE "${LOG_EVENT}" "$1" | awk '
+  { grep -nE "${LOG_EVENT}" "$1" 2>/dev/null || true; } | awk '
     {
       split($0, part, " : "); n = split(part[1], head, " "); split(part[2], word, " ")
       key = $2 " " head[n] " " word[1] " " word[2] " " word[3] " " word[4]

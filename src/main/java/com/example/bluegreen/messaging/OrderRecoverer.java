@@ -29,7 +29,7 @@ class OrderRecoverer implements MessageRecoverer {
 
 	OrderRecoverer(MeterRegistry registry) {
 		this.requeued = Counter.builder("orders.requeued")
-			.description("Orders put back on the queue because a backing service was unavailable")
+			.description("Orders put back on the queue because Redis was unavailable")
 			.register(registry);
 	}
 

@@ -17,7 +17,7 @@ import org.springframework.context.annotation.Configuration;
 @Configuration(proxyBeanMethods = false)
 class RedisReconnectConfiguration {
 
-	static final Duration MAX_RECONNECT_DELAY = Duration.ofSeconds(1);
+	private static final Duration MAX_RECONNECT_DELAY = Duration.ofSeconds(1);
 
 	@Bean
 	ClientResourcesBuilderCustomizer redisReconnectDelay() {

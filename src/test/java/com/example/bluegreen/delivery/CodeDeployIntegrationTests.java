@@ -27,8 +27,8 @@ import java.util.stream.Stream;
 import java.util.zip.ZipFile;
 
 import com.example.bluegreen.delivery.LocalCodeDeployAgent.Deployment;
-import com.example.bluegreen.support.FreePorts;
 import com.example.bluegreen.support.BackingServices;
+import com.example.bluegreen.support.FreePorts;
 import com.example.bluegreen.support.TestJars;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
