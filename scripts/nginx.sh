@@ -5,6 +5,14 @@ set -Eeuo pipefail
 
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=scripts/lib/config.sh
+source "${SCRIPTS_DIR}/lib/config.sh"
+# shellcheck source=scripts/lib/proc.sh
+source "${SCRIPTS_DIR}/lib/proc.sh"
+# shellcheck source=scripts/lib/nginx.sh
+source "${SCRIPTS_DIR}/lib/nginx.sh"
+# shellcheck source=scripts/lib/state.sh
+source "${SCRIPTS_DIR}/lib/state.sh"
 
 usage() {
   cat >&2 <<'USAGE'
@@ -35,7 +43,7 @@ start() {
     return
   fi
   read -ra args <<<"$(nginx_args)"
-  output="$("${NGINX_BIN}" "${args[@]}" 2>&1)" ||
+  output="$(without_lock_fd "${NGINX_BIN}" "${args[@]}" 2>&1)" ||
     die "${EXIT_FAILED}" "nginx did not start: $(grep -m1 -E 'emerg|alert|crit' <<<"${output}" || echo "${output}")"
   deadline=$((SECONDS + 10))
   until [[ -n "$(nginx_master_pid)" ]] || ((SECONDS >= deadline)); do sleep 0.1; done
@@ -59,8 +67,11 @@ stop() {
 
 main() {
   [[ $# -eq 1 ]] || { usage; exit "${EXIT_USAGE}"; }
+  check_tools
   load_config
   ensure_dirs
+  # One change at a time: a deploy's nginx -t or switch never meets a half-rendered config.
+  [[ "$1" == test ]] || take_lock
   local error
   case "$1" in
     start) start ;;

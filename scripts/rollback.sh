@@ -5,6 +5,22 @@ set -Eeuo pipefail
 
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=scripts/lib/config.sh
+source "${SCRIPTS_DIR}/lib/config.sh"
+# shellcheck source=scripts/lib/proc.sh
+source "${SCRIPTS_DIR}/lib/proc.sh"
+# shellcheck source=scripts/lib/health.sh
+source "${SCRIPTS_DIR}/lib/health.sh"
+# shellcheck source=scripts/lib/nginx.sh
+source "${SCRIPTS_DIR}/lib/nginx.sh"
+# shellcheck source=scripts/lib/accesslog.sh
+source "${SCRIPTS_DIR}/lib/accesslog.sh"
+# shellcheck source=scripts/lib/state.sh
+source "${SCRIPTS_DIR}/lib/state.sh"
+# shellcheck source=scripts/lib/launch.sh
+source "${SCRIPTS_DIR}/lib/launch.sh"
+# shellcheck source=scripts/lib/sequence.sh
+source "${SCRIPTS_DIR}/lib/sequence.sh"
 
 usage() {
   cat >&2 <<'USAGE'
@@ -17,17 +33,18 @@ USAGE
 
 # previous_release LIVE: the release that the last successful deploy to LIVE replaced.
 previous_release() {
-  grep '"outcome":"success"' "$(history_file)" 2>/dev/null | grep "\"to\":{\"color\":\"$1\"" | tail -n1 |
-    sed -n 's/.*"from":{"color":"[a-z]*","version":"[^"]*","release":"\([^"]*\)"}.*/\1/p'
+  # shellcheck disable=SC2016 # a jq program: $color is jq's
+  history_query -r --arg color "$1" \
+    'map(select(.outcome == "success" and .to.color == $color)) | last | .from.release // empty'
 }
 
 main() {
   [[ $# -eq 0 ]] || { usage; exit "${EXIT_USAGE}"; }
-  require_tools curl flock setsid ss unzip sha256sum
+  check_tools
   load_config
   ensure_dirs
   take_lock
-  reconcile
+  reconcile none
   validate_nginx
   local live previous release
   live="$(live_color)"

@@ -4,14 +4,30 @@ set -Eeuo pipefail
 
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=scripts/lib/config.sh
+source "${SCRIPTS_DIR}/lib/config.sh"
+# shellcheck source=scripts/lib/proc.sh
+source "${SCRIPTS_DIR}/lib/proc.sh"
+# shellcheck source=scripts/lib/health.sh
+source "${SCRIPTS_DIR}/lib/health.sh"
+# shellcheck source=scripts/lib/nginx.sh
+source "${SCRIPTS_DIR}/lib/nginx.sh"
+# shellcheck source=scripts/lib/accesslog.sh
+source "${SCRIPTS_DIR}/lib/accesslog.sh"
+# shellcheck source=scripts/lib/state.sh
+source "${SCRIPTS_DIR}/lib/state.sh"
+# shellcheck source=scripts/lib/launch.sh
+source "${SCRIPTS_DIR}/lib/launch.sh"
+# shellcheck source=scripts/lib/sequence.sh
+source "${SCRIPTS_DIR}/lib/sequence.sh"
 
 usage() {
   cat >&2 <<'USAGE'
-usage: status.sh [--json]
+usage: status.sh [--json | --repair]
 
-Shows the live color, each color's pid, readiness, version and release, nginx and the last deploy.
-When a deploy was killed half-way (its journal is left) and none is running, finishes it first: the
-live color keeps serving, the other processes of that deploy are stopped.
+Shows the live color, each color's pid, readiness, version and release, nginx, a deploy in progress
+(staged, promoted, or interrupted) and the last deploy. It only reads; --repair ends an interrupted
+deploy (as the next deploy.sh would: before its checks passed, back to the old color; after, finished).
 USAGE
 }
 
@@ -28,52 +44,64 @@ color_fields() {
   printf '%s %s %s %s %s\n' "${pid:--}" "${state}" "${ready}" "${version}" "${release:--}"
 }
 
+# deploy_in_progress: one line on the deploy in the journal, or nothing.
+deploy_in_progress() {
+  journal_exists || return 0
+  journal_load
+  if is_held "${DEPLOY_STATE}"; then
+    echo "deploy ${DEPLOY_ID} is ${DEPLOY_STATE}: ${TO} runs ${TO_VERSION} beside ${FROM:-nothing}; next: deploy.sh --promote, --commit or --abort"
+  elif ! lock_free; then
+    echo "deploy ${DEPLOY_ID} is running: phase ${PHASE}"
+  else
+    echo "deploy ${DEPLOY_ID} was interrupted in phase ${PHASE}: the next deploy.sh, switch.sh, rollback.sh or stop.sh (or status.sh --repair) ends it"
+  fi
+}
+
+# lock_free: no deploy holds the lock right now.
+lock_free() {
+  local free=0 probe
+  [[ -f "${STATE_DIR}/lock" ]] || return 0
+  exec {probe}<"${STATE_DIR}/lock"
+  flock -n "${probe}" && free=1
+  exec {probe}<&-
+  ((free))
+}
+
 print_text() {
-  local live="$1" color pid state ready version release
-  local down=""
+  local live="$1" color pid state ready version release down="" progress
   if [[ -n "${live}" && -z "$(color_pid "${live}")" ]]; then
     down=" — NOT RUNNING: nginx falls back to $(other_color "${live}") if it runs; deploy.sh or switch.sh fixes this"
   fi
-  log "live: ${live:-none} ($(installed_mode || true) mode; public port ${PUBLIC_PORT})${down}"
+  log "live: ${live:-none} ($(installed_mode) mode; public port ${PUBLIC_PORT})${down}"
   for color in "${COLORS[@]}"; do
     read -r pid state ready version release < <(color_fields "${color}")
     info "$(printf '%-5s %-8s %-7s pid %-7s port %-5s version %-12s release %s' "${color}" "${state}" \
       "${ready}" "${pid}" "$(color_port "${color}")" "${version}" "${release}")"
   done
   info "nginx $(if [[ -n "$(nginx_master_pid)" ]]; then echo "running, pid $(nginx_master_pid)"; else echo "not running"; fi)"
-  if [[ -f "$(journal_file)" ]]; then
-    info "a deploy is running: $(journal_get deploy_id), phase $(journal_get phase)"
-  fi
-  [[ -s "$(history_file)" ]] && info "last deploy: $(tail -n1 "$(history_file)")"
-  return 0
+  progress="$(deploy_in_progress)"
+  [[ -z "${progress}" ]] || info "${progress}"
+  [[ -z "$(history_last)" ]] || info "last deploy: $(history_last)"
 }
 
 print_json() {
-  local live="$1" color pid state ready version release first=1 last=null
-  printf '{"live":%s,"mode":%s,"public_port":%s,"colors":{' "$(json_string "${live}")" \
-    "$(json_string "$(installed_mode)")" "${PUBLIC_PORT}"
+  local live="$1" color pid state ready version release colors="{}" journal=null
   for color in "${COLORS[@]}"; do
     read -r pid state ready version release < <(color_fields "${color}")
-    ((first)) || printf ','
-    first=0
-    printf '%s:{"pid":%s,"state":%s,"ready":%s,"port":%s,"version":%s,"release":%s}' "$(json_string "${color}")" \
-      "$(if [[ "${pid}" == - ]]; then echo null; else echo "${pid}"; fi)" "$(json_string "${state}")" \
-      "$(if [[ "${ready}" == ready ]]; then echo true; else echo false; fi)" "$(color_port "${color}")" \
-      "$(json_string "${version#-}")" "$(json_string "${release#-}")"
+    colors="$(jq -c --arg color "${color}" --arg pid "${pid}" --arg state "${state}" --arg ready "${ready}" \
+      --argjson port "$(color_port "${color}")" --arg version "${version}" --arg release "${release}" \
+      '. + {($color): {pid: (if $pid == "-" then null else ($pid | tonumber) end), state: $state,
+        ready: ($ready == "ready"), port: $port, version: ($version | ltrimstr("-")),
+        release: ($release | ltrimstr("-"))}}' <<<"${colors}")"
   done
-  [[ -s "$(history_file)" ]] && last="$(tail -n1 "$(history_file)")"
-  printf '},"nginx":{"pid":%s},"deploy_running":%s,"last_deploy":%s}\n' \
-    "$(nginx_master_pid | grep . || echo null)" \
-    "$(if [[ -f "$(journal_file)" ]]; then echo true; else echo false; fi)" "${last}"
-}
-
-# reconcile_if_idle: an interrupted deploy is finished here, unless a deploy holds the lock right now.
-reconcile_if_idle() {
-  [[ -f "$(journal_file)" ]] || return 0
-  exec {LOCK_FD}>>"${STATE_DIR}/lock"
-  flock -n "${LOCK_FD}" || return 0
-  reconcile >&2
-  flock -u "${LOCK_FD}"
+  journal_exists && journal="$(jq -c '{id, state, phase, checks, from, to}' "$(journal_file)")"
+  jq -nc --arg live "${live}" --arg mode "$(installed_mode)" --argjson port "${PUBLIC_PORT}" \
+    --argjson colors "${colors}" --arg nginx "$(nginx_master_pid)" --argjson deploy "${journal}" \
+    --arg progress "$(deploy_in_progress)" --argjson last "$(history_last | grep . || echo null)" \
+    '{live: $live, mode: $mode, public_port: $port, colors: $colors,
+      nginx: {pid: (if $nginx == "" then null else ($nginx | tonumber) end)},
+      deploy: (if $deploy == null then null else $deploy + {note: $progress} end),
+      deploy_running: ($deploy != null and $deploy.state == "running"), last_deploy: $last}'
 }
 
 main() {
@@ -81,11 +109,17 @@ main() {
   case "${1:-}" in
     "") ;;
     --json) format=json ;;
+    --repair) format=repair ;;
     *) usage; exit "${EXIT_USAGE}" ;;
   esac
+  check_tools
   load_config
-  ensure_dirs
-  reconcile_if_idle
+  if [[ "${format}" == repair ]]; then
+    ensure_dirs
+    take_lock
+    reconcile "staged promoted paused"
+    format=text
+  fi
   if [[ "${format}" == json ]]; then print_json "$(live_color)"; else print_text "$(live_color)"; fi
 }
 

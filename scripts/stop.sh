@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
-# stop.sh — stop a color gracefully: SIGTERM, wait for Spring's graceful shutdown, SIGKILL after
-# STOP_TIMEOUT, until its port is free.
+# stop.sh — stop a color gracefully: drained of nginx's connections (when it is not live), SIGTERM, wait
+# for Spring's graceful shutdown, SIGKILL after STOP_TIMEOUT, until its port is free.
 set -Eeuo pipefail
 
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=scripts/lib/config.sh
+source "${SCRIPTS_DIR}/lib/config.sh"
+# shellcheck source=scripts/lib/proc.sh
+source "${SCRIPTS_DIR}/lib/proc.sh"
+# shellcheck source=scripts/lib/health.sh
+source "${SCRIPTS_DIR}/lib/health.sh"
+# shellcheck source=scripts/lib/nginx.sh
+source "${SCRIPTS_DIR}/lib/nginx.sh"
+# shellcheck source=scripts/lib/accesslog.sh
+source "${SCRIPTS_DIR}/lib/accesslog.sh"
+# shellcheck source=scripts/lib/state.sh
+source "${SCRIPTS_DIR}/lib/state.sh"
+# shellcheck source=scripts/lib/launch.sh
+source "${SCRIPTS_DIR}/lib/launch.sh"
+# shellcheck source=scripts/lib/sequence.sh
+source "${SCRIPTS_DIR}/lib/sequence.sh"
 
 usage() {
   cat >&2 <<'USAGE'
@@ -19,11 +35,12 @@ main() {
   [[ $# -ge 1 && $# -le 2 ]] || { usage; exit "${EXIT_USAGE}"; }
   [[ -z "${force}" || "${force}" == --force ]] || { usage; exit "${EXIT_USAGE}"; }
   [[ "${target}" == all ]] || is_color "${target}" || { usage; die "${EXIT_USAGE}" "unknown color '${target}': use blue, green or all"; }
-  require_tools flock ss
+  check_tools
   load_config
   ensure_dirs
   take_lock
-  reconcile
+  # --force may stop the colors of a staged or promoted deploy; the next command then undoes it.
+  if [[ -n "${force}" ]]; then reconcile "staged promoted paused"; else reconcile none; fi
   live="$(live_color)"
   if [[ "${target}" == "${live}" && -z "${force}" ]]; then
     die "${EXIT_USAGE}" "${target} is live: switch to the other color first, or use --force"
@@ -36,6 +53,8 @@ main() {
       continue
     fi
     log "stopping ${color} (pid $(color_pid "${color}"))"
+    # A color that just stopped being live still has nginx's keep-alive connections: drained first.
+    [[ "${color}" == "${live}" ]] || drain_color "${color}"
     stop_color "${color}"
   done
 }

@@ -4,6 +4,22 @@ set -Eeuo pipefail
 
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=scripts/lib/config.sh
+source "${SCRIPTS_DIR}/lib/config.sh"
+# shellcheck source=scripts/lib/proc.sh
+source "${SCRIPTS_DIR}/lib/proc.sh"
+# shellcheck source=scripts/lib/health.sh
+source "${SCRIPTS_DIR}/lib/health.sh"
+# shellcheck source=scripts/lib/nginx.sh
+source "${SCRIPTS_DIR}/lib/nginx.sh"
+# shellcheck source=scripts/lib/accesslog.sh
+source "${SCRIPTS_DIR}/lib/accesslog.sh"
+# shellcheck source=scripts/lib/state.sh
+source "${SCRIPTS_DIR}/lib/state.sh"
+# shellcheck source=scripts/lib/launch.sh
+source "${SCRIPTS_DIR}/lib/launch.sh"
+# shellcheck source=scripts/lib/sequence.sh
+source "${SCRIPTS_DIR}/lib/sequence.sh"
 
 usage() {
   cat >&2 <<'USAGE'
@@ -17,11 +33,11 @@ USAGE
 main() {
   [[ $# -le 1 ]] || { usage; exit "${EXIT_USAGE}"; }
   [[ $# -eq 0 ]] || is_color "$1" || { usage; die "${EXIT_USAGE}" "unknown color '$1': use blue or green"; }
-  require_tools curl flock ss
+  check_tools
   load_config
   ensure_dirs
   take_lock
-  reconcile
+  reconcile none
   validate_nginx
   local live target error
   live="$(live_color)"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # application-start.sh — ApplicationStart, as the app user: scripts/deploy.sh deploys this revision's jar
 # to the idle color, switches nginx, drains and stops the old color (the same script an operator runs).
-# Starts the private nginx first when it is not running (START_NGINX=true). Idempotent: when the live
-# color already runs this jar and is ready, there is nothing to do.
+# Starts the private nginx first when it is not running, and applies a changed nginx config or setting
+# (START_NGINX=true), even when the jar is the live one. Idempotent: when the live color already runs this
+# jar and is ready, there is nothing else to do.
 #
-# Timeout (appspec.yml): deploy.sh's worst case, 2 x STOP_TIMEOUT + READY_TIMEOUT + VERIFY_TIMEOUT +
-# BAKE_TIME + DRAIN_TIMEOUT + 60 s; before-install.sh checks it against the configuration.
+# Timeout (appspec.yml): deploy.sh's worst case, scripts/lib/timing.sh `worst_case deploy`;
+# before-install.sh checks it against the configuration.
 set -Eeuo pipefail
 
 # shellcheck source=scripts/codedeploy/lib.sh
@@ -18,18 +19,6 @@ already_live() {
   live_runs_bundle || return 1
   live="$(live_color)"
   [[ -n "$(color_pid "${live}")" ]] && is_ready "${live}"
-}
-
-# nginx_config_changed: the revision's nginx/ templates render differently from the config in NGINX_DIR.
-nginx_config_changed() {
-  local file rel
-  while IFS= read -r file; do
-    rel="${file#"${NGINX_TEMPLATES}"/}"
-    [[ "${rel}" == active.conf ]] && continue
-    [[ "${rel}" == conf.d/app-tls.conf && -z "${TLS_CERT}" ]] && continue
-    cmp -s <(render_template "${file}") "${NGINX_DIR}/${rel}" || return 0
-  done < <(find "${NGINX_TEMPLATES}" -type f -name '*.conf')
-  return 1
 }
 
 # ensure_nginx: the private nginx runs with this revision's config (START_NGINX=true). A changed config
@@ -46,7 +35,7 @@ ensure_nginx() {
   "${SCRIPTS_DIR}/nginx.sh" start || hook_fail "scripts/nginx.sh start failed; nothing was deployed, traffic unchanged"
 }
 
-deploy() {
+deploy_bundle() {
   local status=0 live
   live="$(live_color)"
   hook_log "deploying $(release_version "${BUNDLE_JAR}") with scripts/deploy.sh (live: ${live:-nothing})"
@@ -62,12 +51,12 @@ deploy() {
 main() {
   [[ $# -eq 0 ]] || { echo "usage: application-start.sh (a CodeDeploy hook)" >&2; exit "${EXIT_USAGE}"; }
   load_hook_config
+  ensure_nginx
   if already_live; then
-    hook_log "$(release_version "${BUNDLE_JAR}") already runs on the live color $(live_color): nothing to do"
+    hook_log "$(release_version "${BUNDLE_JAR}") already runs on the live color $(live_color): nothing to deploy"
     return 0
   fi
-  ensure_nginx
-  deploy
+  deploy_bundle
 }
 
 main "$@"

@@ -23,7 +23,7 @@ color_summary() {
   fi
 }
 
-report() {
+report_state() {
   load_hook_config
   if [[ ! -d "${APP_HOME}/run" ]]; then
     hook_log "nothing deployed in ${APP_HOME} yet: nothing to stop"
@@ -36,14 +36,14 @@ report() {
     [[ "${color}" == "${live}" ]] && suffix=", live"
     hook_log "${color}: $(color_summary "${color}")${suffix}"
   done
-  [[ -f "$(journal_file)" ]] &&
-    hook_log "a deploy is running or was interrupted ($(journal_get deploy_id), phase $(journal_get phase)); ApplicationStart's deploy.sh finishes or reconciles it"
+  journal_exists &&
+    hook_log "a deploy is running or was interrupted ($(journal_get id), phase $(journal_get phase)); ApplicationStart's deploy.sh finishes or reconciles it"
   hook_log "nothing stopped: ${live:-no color} keeps serving until the new revision's deploy has switched nginx away from it"
 }
 
 main() {
   [[ $# -eq 0 ]] || { echo "usage: application-stop.sh (a CodeDeploy hook)" >&2; exit "${EXIT_USAGE}"; }
-  if ! (report); then
+  if ! (report_state); then
     warn "could not read the deploy state (see above); nothing was stopped"
   fi
   return 0

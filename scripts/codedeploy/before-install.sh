@@ -8,12 +8,6 @@ set -Eeuo pipefail
 # shellcheck source=scripts/codedeploy/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# java_feature JAVA: the feature release of that Java (8 for "1.8.0_402", 17 for "17.0.15"), or nothing.
-java_feature() {
-  "$1" -version 2>&1 | sed -n 's/.* version "\([0-9]*\)\.\{0,1\}\([0-9]*\).*/\1 \2/p' | head -n1 |
-    awk '{ print ($1 == 1) ? $2 : $1 }'
-}
-
 # jar_java_feature JAR: the Java release the jar's Start-Class was compiled for (class file major - 44).
 jar_java_feature() {
   local class major minor
@@ -26,9 +20,9 @@ check_java() {
   local have need
   command -v "${JAVA_BIN}" >/dev/null ||
     hook_fail "java not found (JAVA_BIN=${JAVA_BIN}): install a JRE (apt-get install openjdk-17-jre-headless) or set JAVA_BIN in deploy.env"
-  have="$(java_feature "${JAVA_BIN}")"
+  have="$(java_feature "${JAVA_BIN}")" # scripts/lib/launch.sh
   need="$(jar_java_feature "${BUNDLE_JAR}")"
-  [[ -n "${have}" ]] || hook_fail "cannot tell the version of ${JAVA_BIN} ($("${JAVA_BIN}" -version 2>&1 | head -n1))"
+  [[ -n "${have}" ]] || hook_fail "cannot tell the version of ${JAVA_BIN} ($(java_version_output "${JAVA_BIN}" | head -n1))"
   ((have >= need)) || hook_fail "${JAVA_BIN} is Java ${have}; app.jar needs Java ${need} or newer"
   JAVA_FEATURE="${have}"
 }
@@ -60,10 +54,12 @@ check_bash() {
     hook_fail "bash ${BASH_VERSION} is too old for the deploy scripts: they need bash 4.4 or newer"
 }
 
-check_tools() {
+# check_server_tools: the scripts' tools (scripts/lib/tools.tsv), what the hooks use besides, and nginx.
+check_server_tools() {
   local tool
-  for tool in curl flock setsid ss unzip sha256sum od df awk; do
-    command -v "${tool}" >/dev/null || hook_fail "${tool} is not installed (needed by scripts/deploy.sh or the hooks)"
+  check_tools
+  for tool in od df; do
+    command -v "${tool}" >/dev/null || hook_fail "${tool} is not installed (needed by the hooks)"
   done
   [[ -x "${NGINX_BIN}" ]] || hook_fail "nginx not found at NGINX_BIN=${NGINX_BIN} (install it: apt-get install nginx)"
 }
@@ -78,13 +74,13 @@ main() {
   check_bash
   load_hook_config
   [[ -f "${BUNDLE_JAR}" ]] || hook_fail "the bundle has no app.jar next to appspec.yml"
-  check_tools
+  check_server_tools
   check_java
   check_disk
   check_app_home
-  check_hook_timeout ApplicationStart "$(deploy_worst_case)"
-  check_hook_timeout ValidateService "$(validate_worst_case)"
-  hook_log "host ready for $(release_version "${BUNDLE_JAR}"): Java ${JAVA_FEATURE}, ${FREE_MB} MB free, APP_HOME ${APP_HOME}; deploy worst case $(deploy_worst_case)s"
+  check_hook_timeout ApplicationStart "$(worst_case deploy)"
+  check_hook_timeout ValidateService "$(worst_case validate)"
+  hook_log "host ready for $(release_version "${BUNDLE_JAR}"): Java ${JAVA_FEATURE}, ${FREE_MB} MB free, APP_HOME ${APP_HOME}; deploy worst case $(worst_case deploy)s"
 }
 
 main "$@"

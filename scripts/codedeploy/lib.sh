@@ -7,19 +7,10 @@
 # the copy that appspec.yml's files section installs, and not with that directory as working directory:
 # every path here is derived from this file's location.
 #
-# The hooks' settings, in deploy.env (next to the scripts in the bundle, or in APP_HOME) or the environment:
-#   APP_HOME             default /opt/app (not the scripts' ./.deploy: that would be a new directory per
-#                        deployment here). Set it in the bundle's scripts/deploy.env or the agent's environment.
-#   APP_USER             owner of APP_HOME, given by prepare-app-home.sh; default: runas of ApplicationStart
-#   REVISION_DIR         where appspec.yml's files section installs the bundle; default APP_HOME/revision
-#   MIN_FREE_MB          free space required in APP_HOME besides two copies of the jar; default 512
-#   START_NGINX          ApplicationStart starts the private nginx (scripts/nginx.sh start) when it is not
-#                        running, and applies a changed nginx/ of the revision; default true. Set false with
-#                        your own nginx (scripts/nginx.sh render, NGINX_RELOAD_CMD).
-#   VALIDATE_PATH        what ValidateService requests through nginx's public port; default VERIFY_PATH
-#   VALIDATE_REQUESTS    answers in a row that must be 200 from the new version; default 10
-#   VALIDATE_TIMEOUT     seconds ValidateService waits for them; default 30
-#   ROLLBACK_ON_FAILURE  ValidateService rolls back (scripts/rollback.sh) when the check fails; default true
+# The hooks' settings (REVISION_DIR, MIN_FREE_MB, START_NGINX, VALIDATE_*, ROLLBACK_ON_FAILURE) are in
+# the one settings list, scripts/lib/settings.tsv, and load like the others. APP_HOME defaults to /opt/app
+# here (not the scripts' ./.deploy: that would be a new directory per deployment). APP_USER, the owner of
+# APP_HOME, is read by prepare-app-home.sh alone (as root, from the bundle, never from APP_HOME).
 
 HOOKS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REVISION_ROOT="$(cd "${HOOKS_DIR}/../.." && pwd)"
@@ -29,14 +20,25 @@ readonly APPSPEC="${REVISION_ROOT}/appspec.yml"
 readonly DEFAULT_APP_HOME=/opt/app
 # The agent's limit for the scripts of one lifecycle event.
 readonly MAX_HOOK_TIMEOUT=3600
-# Seconds on top of the configured timeouts in a worst case: the port waits after each stop (10 s), the
-# private nginx's start, the warm-up requests, writing the history.
-readonly WORST_CASE_MARGIN=60
-readonly HOOK_VARS=(REVISION_DIR MIN_FREE_MB START_NGINX VALIDATE_PATH VALIDATE_REQUESTS VALIDATE_TIMEOUT
-  ROLLBACK_ON_FAILURE)
 
 # shellcheck source=scripts/lib/common.sh
 source "${REVISION_ROOT}/scripts/lib/common.sh"
+# shellcheck source=scripts/lib/config.sh
+source "${SCRIPTS_DIR}/lib/config.sh"
+# shellcheck source=scripts/lib/proc.sh
+source "${SCRIPTS_DIR}/lib/proc.sh"
+# shellcheck source=scripts/lib/health.sh
+source "${SCRIPTS_DIR}/lib/health.sh"
+# shellcheck source=scripts/lib/nginx.sh
+source "${SCRIPTS_DIR}/lib/nginx.sh"
+# shellcheck source=scripts/lib/accesslog.sh
+source "${SCRIPTS_DIR}/lib/accesslog.sh"
+# shellcheck source=scripts/lib/state.sh
+source "${SCRIPTS_DIR}/lib/state.sh"
+# shellcheck source=scripts/lib/launch.sh
+source "${SCRIPTS_DIR}/lib/launch.sh"
+# shellcheck source=scripts/lib/sequence.sh
+source "${SCRIPTS_DIR}/lib/sequence.sh"
 
 # hook_log MESSAGE: one progress line naming the lifecycle event and CodeDeploy's deployment id.
 hook_log() { log "${LIFECYCLE_EVENT:-${SCRIPT_NAME}}${DEPLOYMENT_ID:+ (${DEPLOYMENT_ID})}: $*"; }
@@ -66,39 +68,11 @@ resolve_app_home() {
   export APP_HOME
 }
 
-# load_hook_config: the deploy scripts' configuration (load_config) and the hooks' settings, with the same
-# precedence: environment, then APP_HOME/deploy.env, then the bundle's scripts/deploy.env, then defaults.
+# load_hook_config: the settings, as the deploy scripts load them (environment, APP_HOME/deploy.env, the
+# bundle's scripts/deploy.env, defaults), with APP_HOME resolved for a server first.
 load_hook_config() {
-  local -A from_env=()
-  local var
-  for var in "${HOOK_VARS[@]}"; do
-    [[ -v ${var} ]] && from_env[${var}]="${!var}"
-  done
   resolve_app_home
   load_config
-  for var in "${!from_env[@]}"; do
-    printf -v "${var}" '%s' "${from_env[${var}]}"
-  done
-  : "${REVISION_DIR:=${APP_HOME}/revision}"
-  : "${MIN_FREE_MB:=512}"
-  : "${START_NGINX:=true}"
-  : "${VALIDATE_PATH:=${VERIFY_PATH}}"
-  : "${VALIDATE_REQUESTS:=10}"
-  : "${VALIDATE_TIMEOUT:=30}"
-  : "${ROLLBACK_ON_FAILURE:=true}"
-  validate_hook_config
-}
-
-validate_hook_config() {
-  local var
-  for var in MIN_FREE_MB VALIDATE_REQUESTS VALIDATE_TIMEOUT; do
-    is_seconds "${!var}" || die "${EXIT_USAGE}" "${var}=${!var} is not a whole number"
-  done
-  ((VALIDATE_REQUESTS >= 1)) || die "${EXIT_USAGE}" "VALIDATE_REQUESTS must be at least 1"
-  for var in START_NGINX ROLLBACK_ON_FAILURE; do
-    [[ "${!var}" == true || "${!var}" == false ]] || die "${EXIT_USAGE}" "${var}=${!var}: use true or false"
-  done
-  [[ "${VALIDATE_PATH}" == /* ]] || die "${EXIT_USAGE}" "VALIDATE_PATH=${VALIDATE_PATH} must start with /"
 }
 
 # appspec_hook_field EVENT FIELD: FIELD (timeout, runas) of EVENT's first script in this revision's
@@ -127,24 +101,6 @@ appspec_hook_field() {
   ' "${APPSPEC}"
 }
 
-# deploy_worst_case: the longest scripts/deploy.sh (or a rollback that redeploys) may take with this
-# configuration, in seconds: draining and stopping a color left warm by KEEP_OLD (DRAIN_TIMEOUT +
-# STOP_TIMEOUT), the new color's readiness (READY_TIMEOUT) and warm-up (WARMUP_TIME_LIMIT), the check
-# through nginx (VERIFY_TIMEOUT), the bake (BAKE_TIME), draining and stopping the old color
-# (DRAIN_TIMEOUT + STOP_TIMEOUT), and WORST_CASE_MARGIN.
-deploy_worst_case() {
-  echo $((2 * (DRAIN_TIMEOUT + STOP_TIMEOUT) + READY_TIMEOUT + WARMUP_TIME_LIMIT + VERIFY_TIMEOUT + BAKE_TIME + WORST_CASE_MARGIN))
-}
-
-# validate_worst_case: ValidateService's check, then a rollback (another deploy) when it fails.
-validate_worst_case() {
-  if [[ "${ROLLBACK_ON_FAILURE}" == true ]]; then
-    echo $((VALIDATE_TIMEOUT + $(deploy_worst_case)))
-  else
-    echo $((VALIDATE_TIMEOUT + WORST_CASE_MARGIN))
-  fi
-}
-
 # check_hook_timeout EVENT SECONDS: EVENT's timeout in appspec.yml covers SECONDS, the worst case of its
 # script with this configuration. The agent kills a hook at its timeout (SIGTERM to its process group),
 # which would leave a deploy half done.
@@ -153,9 +109,9 @@ check_hook_timeout() {
   timeout="$(appspec_hook_field "${event}" timeout)"
   [[ "${timeout}" =~ ^[0-9]+$ ]] || hook_fail "appspec.yml gives ${event} no timeout (the agent's default is ${MAX_HOOK_TIMEOUT}s): set one"
   ((needed <= MAX_HOOK_TIMEOUT)) ||
-    hook_fail "with this configuration ${event} may take ${needed}s, more than CodeDeploy allows (${MAX_HOOK_TIMEOUT}s): lower READY_TIMEOUT, DRAIN_TIMEOUT, STOP_TIMEOUT, BAKE_TIME or VALIDATE_TIMEOUT"
+    hook_fail "with this configuration ${event} may take ${needed}s, more than CodeDeploy allows (${MAX_HOOK_TIMEOUT}s): lower READY_TIMEOUT, FAST_START_TIMEOUT, DRAIN_TIMEOUT, STOP_TIMEOUT, BAKE_TIME or VALIDATE_TIMEOUT"
   ((timeout >= needed)) ||
-    hook_fail "${event}'s timeout in appspec.yml is ${timeout}s, but with this configuration it may take ${needed}s (READY_TIMEOUT=${READY_TIMEOUT} VERIFY_TIMEOUT=${VERIFY_TIMEOUT} BAKE_TIME=${BAKE_TIME} DRAIN_TIMEOUT=${DRAIN_TIMEOUT} STOP_TIMEOUT=${STOP_TIMEOUT} VALIDATE_TIMEOUT=${VALIDATE_TIMEOUT}): raise the timeout (at most ${MAX_HOOK_TIMEOUT}s) or lower these settings"
+    hook_fail "${event}'s timeout in appspec.yml is ${timeout}s, but with this configuration it may take ${needed}s (READY_TIMEOUT=${READY_TIMEOUT} FAST_START_TIMEOUT=${FAST_START_TIMEOUT} VERIFY_TIMEOUT=${VERIFY_TIMEOUT} BAKE_TIME=${BAKE_TIME} DRAIN_TIMEOUT=${DRAIN_TIMEOUT} STOP_TIMEOUT=${STOP_TIMEOUT} VALIDATE_TIMEOUT=${VALIDATE_TIMEOUT}): raise the timeout (at most ${MAX_HOOK_TIMEOUT}s) or lower these settings"
 }
 
 # bundle_checksum: the first 12 hex digits of the jar's sha256, the suffix of its release id in APP_HOME.
@@ -170,7 +126,5 @@ live_runs_bundle() {
   [[ -n "${release}" && "${release##*-}" == "$(bundle_checksum)" ]]
 }
 
-# last_deploy_field FIELD: a top-level string field of the last line of state/deploys.jsonl.
-last_deploy_field() {
-  tail -n1 "$(history_file)" 2>/dev/null | sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p"
-}
+# last_deploy_field FIELD: a field of the last deploy in state/deploys.jsonl.
+last_deploy_field() { history_query -r "last // {} | .$1 // empty"; }

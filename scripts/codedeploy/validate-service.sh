@@ -15,8 +15,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # last_deploy_to COLOR: the id of the last successful deploy to COLOR (the one that started its process; a
 # warm rollback since then switched to it without restarting it).
 last_deploy_to() {
-  grep '"outcome":"success"' "$(history_file)" 2>/dev/null | grep "\"to\":{\"color\":\"$1\"" | tail -n1 |
-    sed -n 's/^{"id":"\([^"]*\)".*/\1/p'
+  # shellcheck disable=SC2016 # a jq program: $color is jq's
+  history_query -r --arg color "$1" 'map(select(.outcome == "success" and .to.color == $color)) | last | .id // empty'
 }
 
 # check_live COLOR: prints why the live color is not this revision's deploy, or nothing.

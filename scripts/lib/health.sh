@@ -34,9 +34,9 @@ deploy_id_of() {
     sed -n 's/.*"deployId":"\([^"]*\)".*/\1/p'
 }
 
-# warm_up COLOR: a few requests straight to the new color, so its first users do not pay for JIT and
+# warm_up_color COLOR: a few requests straight to the new color, so its first users do not pay for JIT and
 # lazy initialisation.
-warm_up() {
+warm_up_color() {
   local color="$1" path i args=()
   for path in ${WARMUP_PATHS}; do
     for ((i = 0; i < WARMUP_REQUESTS; i++)); do

@@ -32,12 +32,29 @@ java_release_field() {
   sed -n "s/^$2=\"\\(.*\\)\"$/\\1/p" "${home}/release" 2>/dev/null | head -n1
 }
 
-# java_feature JAVA: the JDK's feature release (17, 21, 25), or nothing when it cannot be told.
+# java_version_output JAVA: what `JAVA -version` prints, asked once per JAVA and bounded by
+# JAVA_PROBE_TIMEOUT (a java that hangs must not hang the deploy).
+declare -A JAVA_VERSION_OUTPUT=()
+java_version_output() {
+  if [[ ! -v JAVA_VERSION_OUTPUT[$1] ]]; then
+    JAVA_VERSION_OUTPUT[$1]="$(without_lock_fd timeout "${JAVA_PROBE_TIMEOUT}" "$1" -version 2>&1 </dev/null || true)"
+  fi
+  printf '%s\n' "${JAVA_VERSION_OUTPUT[$1]}"
+}
+
+# probe_java: asks JAVA_BIN its version once, in this shell, when its JDK has no release file (the
+# $(...) calls below then find the answer instead of asking again).
+probe_java() {
+  [[ -n "$(java_release_field "${JAVA_BIN}" JAVA_VERSION)" ]] || java_version_output "${JAVA_BIN}" >/dev/null
+}
+
+# java_feature JAVA: the JDK's feature release (17, 21, 25, or 8 for "1.8.0"), or nothing when it cannot
+# be told.
 java_feature() {
   local version
   version="$(java_release_field "$1" JAVA_VERSION)"
   if [[ -z "${version}" ]]; then
-    version="$("$1" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)" || true
+    version="$(java_version_output "$1" | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)" || true
   fi
   version="${version#1.}"
   [[ "${version%%[.+-]*}" =~ ^[0-9]+$ ]] && echo "${version%%[.+-]*}"
@@ -56,7 +73,7 @@ fast_start_kind() {
 fast_start_key() {
   local build
   build="$(java_release_field "${JAVA_BIN}" JAVA_RUNTIME_VERSION)"
-  [[ -n "${build}" ]] || build="$("${JAVA_BIN}" -version 2>&1 | tr '\n' ' ')"
+  [[ -n "${build}" ]] || build="$(java_version_output "${JAVA_BIN}" | tr '\n' ' ')"
   printf 'jdk%s-%s\n' "$(java_feature "${JAVA_BIN}")" \
     "$(printf '%s\n%s\n' "$(java_home_of "${JAVA_BIN}")" "${build}" | sha256sum | cut -c1-10)"
 }
@@ -111,10 +128,10 @@ fast_start_unsupported() {
   fi
 }
 
-# without_lock_fd COMMAND...: runs COMMAND without the deploy lock's descriptor (a child that outlives
-# the deploy must not hold the lock).
-without_lock_fd() {
-  if [[ -n "${LOCK_FD:-}" ]]; then "$@" {LOCK_FD}>&-; else "$@"; fi
+# fast_start_budget: seconds left of FAST_START_TIMEOUT for this release's archive (at least 1).
+fast_start_budget() {
+  local left=$((FAST_START_DEADLINE - SECONDS))
+  echo $((left > 0 ? left : 1))
 }
 
 # extract_release RELEASE_DIR: app.jar extracted into RELEASE_DIR/extracted (once).
@@ -122,7 +139,7 @@ extract_release() {
   local release_dir="$1" tmp
   [[ -f "$(extracted_jar "${release_dir}")" ]] && return 0
   tmp="$(mktemp -d "${release_dir}/.extracted.XXXXXX")"
-  if ! without_lock_fd nice -n 10 "${JAVA_BIN}" -Djarmode=tools -jar "${release_dir}/app.jar" extract --destination "${tmp}" \
+  if ! without_lock_fd nice -n 10 timeout "$(fast_start_budget)" "${JAVA_BIN}" -Djarmode=tools -jar "${release_dir}/app.jar" extract --destination "${tmp}" \
     </dev/null >"${release_dir}/extract.log" 2>&1; then
     rm -rf "${tmp}"
     return 1
@@ -133,14 +150,14 @@ extract_release() {
 
 # train_archive RELEASE_DIR OUTPUT: the training run: the app starts from the extracted jar with this
 # JAVA_BIN and JAVA_OPTS, stops after the context refresh (no port, no broker connection), and the JVM
-# writes the archive. Bounded by READY_TIMEOUT; niced, so the live color keeps the CPU it needs.
+# writes the archive. Bounded by what is left of FAST_START_TIMEOUT; niced, so the live color keeps the CPU it needs.
 train_archive() {
   local release_dir="$1" output="$2" extra_args jar log config
   training_options
   read -ra extra_args <<<"${APP_ARGS:-}"
   jar="$(extracted_jar "${release_dir}")"
   log="$(dirname "${output}")/training.log"
-  local run=(nice -n 10 timeout "${READY_TIMEOUT:-120}" "${JAVA_BIN}" "${TRAINING_OPTIONS[@]}")
+  local run=(nice -n 10 timeout "$(fast_start_budget)" "${JAVA_BIN}" "${TRAINING_OPTIONS[@]}")
   local app=(-Dspring.context.exit=onRefresh -jar "${jar}" "${extra_args[@]}" --server.port=0)
   case "$(fast_start_kind "${JAVA_BIN}")/$(java_feature "${JAVA_BIN}")" in
     cds/*)
@@ -150,6 +167,7 @@ train_archive() {
       config="${output%.*}.aotconf"
       without_lock_fd "${run[@]}" -XX:AOTMode=record "-XX:AOTConfiguration=${config}" "${app[@]}" \
         </dev/null >"${log}" 2>&1 &&
+        run[4]="$(fast_start_budget)"
         without_lock_fd "${run[@]}" -XX:AOTMode=create "-XX:AOTConfiguration=${config}" "-XX:AOTCache=${output}" \
           -cp "${jar}" </dev/null >>"${log}" 2>&1
       ;;
@@ -171,7 +189,7 @@ archive_usable() {
   else
     require=(-Xshare:on "-XX:SharedArchiveFile=$2" -Xlog:cds=info)
   fi
-  without_lock_fd "${JAVA_BIN}" "${TRAINING_OPTIONS[@]}" "${require[@]}" -cp "${jar}" -version \
+  without_lock_fd timeout "$(fast_start_budget)" "${JAVA_BIN}" "${TRAINING_OPTIONS[@]}" "${require[@]}" -cp "${jar}" -version \
     </dev/null >"$(dirname "$2")/verify.log" 2>&1
 }
 
@@ -181,6 +199,8 @@ archive_usable() {
 prepare_fast_start() {
   local release_dir="$1" reason cache archive tmp started label
   local release="${release_dir##*/}"
+  FAST_START_DEADLINE=$((SECONDS + FAST_START_TIMEOUT))
+  probe_java
   reason="$(fast_start_unsupported "${release_dir}/app.jar")"
   if [[ -n "${reason}" ]]; then
     info "fast start off for ${release}: ${reason}; it starts plain"
@@ -225,6 +245,7 @@ prepare_fast_start() {
 # Notes the choice in LOG.
 launch_args() {
   local jar="$1" log="${2:-/dev/null}" release_dir archive reason
+  probe_java
   release_dir="$(dirname "${jar}")"
   reason="$(fast_start_unsupported "${jar}")"
   archive=""

@@ -7,45 +7,95 @@ readonly NGINX_TEMPLATES="${REPO_DIR}/nginx"
 active_conf() { echo "${NGINX_DIR}/active.conf"; }
 live_link() { echo "${RUN_DIR}/live.sock"; }
 
-# render_nginx: the templates with @TOKENS@ replaced go into NGINX_DIR and are tested with nginx -t; a
-# config that fails the test is replaced by the previous one again (and nginx's complaint printed).
-# active.conf (the live pointer) is written only when it does not exist yet.
+# The rendered config: NGINX_DIR/config/<stamp>/ holds one complete rendering (nginx.conf, conf.d/,
+# snippets/), NGINX_DIR/current names the one in use, and nginx.conf, conf.d and snippets in NGINX_DIR
+# are links through current. A new rendering is swapped in by one rename of current: nginx never sees a
+# half-written config, whenever the script is killed.
+config_root() { echo "${NGINX_DIR}/config"; }
+current_config() { echo "${NGINX_DIR}/current"; }
+
+# render_nginx: the templates rendered into a new config directory and swapped in; nginx -t then tests
+# the installed config, and one that fails is swapped back (nginx's complaint printed, exit 1).
+# active.conf (the live pointer) is written only when it does not exist yet. Run under the lock.
 render_nginx() {
-  local staging backup file rel error
-  staging="$(mktemp -d "${APP_HOME}/.nginx-new.XXXXXX")"
-  backup="$(mktemp -d "${APP_HOME}/.nginx-old.XXXXXX")"
+  local stamp dir previous error
+  mkdir -p "$(config_root)" "${NGINX_DIR}/logs" "${NGINX_DIR}/tmp"
+  # nginx's workers (www-data when nginx starts as root) write request bodies and large responses to
+  # temp files under tmp/: they must be able to reach it.
+  chmod 0751 "${NGINX_DIR}" "${NGINX_DIR}/tmp"
+  stamp="$(date +%Y%m%d%H%M%S)-$$"
+  dir="$(config_root)/${stamp}"
+  render_config_into "${dir}.tmp" "${dir}"
+  mv -T "${dir}.tmp" "${dir}"
+  previous="$(readlink "$(current_config)" 2>/dev/null || true)"
+  link_config_entries
+  [[ -f "$(active_conf)" ]] || render_template "${NGINX_TEMPLATES}/active.conf" "${dir}" >"$(active_conf)"
+  replace_link "config/${stamp}" "$(current_config)"
+  if ! error="$(nginx_test)"; then
+    if [[ -n "${previous}" ]]; then replace_link "${previous}" "$(current_config)"; fi
+    rm -rf "${dir}"
+    echo "${error}"
+    return 1
+  fi
+  prune_configs "${stamp}" "${previous##*/}"
+}
+
+# render_config_into DIR CONFIG_DIR: every template rendered into DIR, its includes naming CONFIG_DIR
+# (where DIR will be once installed). The one rendering, for installing and for comparing.
+render_config_into() {
+  local out="$1" config_dir="$2" file rel
+  rm -rf "${out}"
   while IFS= read -r file; do
     rel="${file#"${NGINX_TEMPLATES}"/}"
     [[ "${rel}" == active.conf ]] && continue
     [[ "${rel}" == conf.d/app-tls.conf && -z "${TLS_CERT}" ]] && continue
-    mkdir -p "${staging}/$(dirname "${rel}")"
-    render_template "${file}" >"${staging}/${rel}"
+    mkdir -p "${out}/$(dirname "${rel}")"
+    render_template "${file}" "${config_dir}" >"${out}/${rel}"
   done < <(find "${NGINX_TEMPLATES}" -type f -name '*.conf')
-  mkdir -p "${NGINX_DIR}/logs" "${NGINX_DIR}/tmp"
-  # nginx's workers (www-data when nginx starts as root) write request bodies and large responses to
-  # temp files under tmp/: they must be able to reach it.
-  chmod 0751 "${NGINX_DIR}" "${NGINX_DIR}/tmp"
-  for rel in nginx.conf conf.d snippets; do
-    [[ -e "${NGINX_DIR}/${rel}" ]] && mv "${NGINX_DIR}/${rel}" "${backup}/"
-  done
-  cp -R "${staging}/." "${NGINX_DIR}/"
-  [[ -f "$(active_conf)" ]] || render_template "${NGINX_TEMPLATES}/active.conf" >"$(active_conf)"
-  if ! error="$(nginx_test)"; then
-    rm -rf "${NGINX_DIR}/nginx.conf" "${NGINX_DIR}/conf.d" "${NGINX_DIR}/snippets"
-    cp -R "${backup}/." "${NGINX_DIR}/"
-    rm -rf "${staging}" "${backup}"
-    echo "${error}"
-    return 1
-  fi
-  rm -rf "${staging}" "${backup}"
 }
 
-# shellcheck disable=SC2153 # TLS_PORT is a setting from common.sh, not a misspelling of TLS_CERT
+# nginx_config_changed: the templates (with these settings) render differently from the installed config.
+nginx_config_changed() {
+  local installed tmp changed=0
+  installed="$(readlink -f "$(current_config)" 2>/dev/null)" || return 0
+  [[ -d "${installed}" ]] || return 0
+  tmp="$(mktemp -d)"
+  render_config_into "${tmp}/config" "${installed}"
+  diff -rq "${tmp}/config" "${installed}" >/dev/null || changed=1
+  rm -rf "${tmp}"
+  ((changed))
+}
+
+# link_config_entries: nginx.conf, conf.d and snippets in NGINX_DIR lead through current (a config from
+# before this layout is moved aside first).
+link_config_entries() {
+  local entry
+  for entry in nginx.conf conf.d snippets; do
+    if [[ -e "${NGINX_DIR}/${entry}" && ! -L "${NGINX_DIR}/${entry}" ]]; then
+      rm -rf "${NGINX_DIR:?}/${entry}.old"
+      mv "${NGINX_DIR}/${entry}" "${NGINX_DIR}/${entry}.old"
+    fi
+    [[ -L "${NGINX_DIR}/${entry}" ]] || replace_link "current/${entry}" "${NGINX_DIR}/${entry}"
+  done
+  rm -rf "${NGINX_DIR}/nginx.conf.old" "${NGINX_DIR}/conf.d.old" "${NGINX_DIR}/snippets.old"
+}
+
+# prune_configs KEEP...: config directories other than KEEP go.
+prune_configs() {
+  local dir keep=" $* "
+  for dir in "$(config_root)"/*; do
+    [[ -d "${dir}" && "${keep}" != *" ${dir##*/} "* ]] && rm -rf "${dir}"
+  done
+  return 0
+}
+
+# shellcheck disable=SC2153 # TLS_PORT is a setting from config.sh, not a misspelling of TLS_CERT
 render_template() {
   local user_directive=""
   [[ -n "$(nginx_user)" ]] && user_directive="user $(nginx_user) $(nginx_group);"
   sed -e "s|@APP_HOME@|${APP_HOME}|g" \
     -e "s|@NGINX_DIR@|${NGINX_DIR}|g" \
+    -e "s|@CONFIG_DIR@|$2|g" \
     -e "s|@PUBLIC_PORT@|${PUBLIC_PORT}|g" \
     -e "s|@BLUE_UPSTREAM@|${BLUE_UPSTREAM}|g" \
     -e "s|@GREEN_UPSTREAM@|${GREEN_UPSTREAM}|g" \
@@ -72,12 +122,19 @@ nginx_reload() {
   "${cmd[@]}" >/dev/null
 }
 
+# nginx_master_pid: the pid in NGINX_PID_FILE, when that process is an nginx master (and, for the private
+# nginx, the one started with NGINX_CONF): after a crash or a reboot the pid may belong to anything.
 nginx_master_pid() {
-  local pid
+  local pid cmdline
   [[ -r "${NGINX_PID_FILE}" ]] || return 0
   pid="$(<"${NGINX_PID_FILE}")"
-  [[ "${pid}" =~ ^[0-9]+$ ]] && is_alive "${pid}" && echo "${pid}"
-  return 0
+  [[ "${pid}" =~ ^[0-9]+$ ]] && is_alive "${pid}" || return 0
+  cmdline="$(tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null)" || return 0
+  [[ "${cmdline}" == "nginx: master process "* ]] || return 0
+  if [[ "${NGINX_PID_FILE}" == "${NGINX_DIR}/"* && "${cmdline}" != *" -c ${NGINX_CONF}"* ]]; then
+    return 0
+  fi
+  echo "${pid}"
 }
 
 # nginx_workers: the pids of nginx's current workers (a reload replaces them; the old ones finish their
@@ -144,6 +201,18 @@ replace_link() {
   tmp="$(dirname "$2")/.$(basename "$2").$$"
   ln -sfn "$1" "${tmp}"
   mv -Tf "${tmp}" "$2"
+}
+
+# point_nowhere: nginx serves no color (a first deploy undone): no live.sock in socket mode, the socket
+# upstream (with no live.sock) in reload mode.
+point_nowhere() {
+  rm -f "$(live_link)" "${RUN_DIR}/standby.sock"
+  [[ "$(installed_mode)" == reload ]] || return 0
+  write_active_conf app-live
+  if ! nginx_test >/dev/null || ! nginx_reload; then
+    echo "nginx did not take the empty pointer"
+    return 1
+  fi
 }
 
 # switch_nginx COLOR MODE: points nginx at COLOR. Socket mode moves the symlink (and, when the installed

@@ -6,6 +6,7 @@ pid_file() { echo "${RUN_DIR}/$1.pid"; }
 socket_path() { echo "${RUN_DIR}/$1.sock"; }
 log_file() { echo "${LOG_DIR}/$1.log"; }
 release_file() { echo "${RUN_DIR}/$1.release"; }
+color_env_file() { echo "${RUN_DIR}/$1.env"; }
 
 # is_alive PID: running and not a zombie (a child we have not reaped yet still answers kill -0).
 is_alive() {
@@ -38,7 +39,7 @@ color_pid() {
 # nothing when the port is free.
 port_owner() {
   local line
-  line="$(ss -Hltnp "sport = :$1" 2>/dev/null | head -n1)"
+  line="$(ss -Hltnp "sport = :$1" 2>/dev/null | head -n1)" || true
   [[ -n "${line}" ]] || return 0
   if [[ "${line}" =~ pid=([0-9]+) ]]; then echo "${BASH_REMATCH[1]}"; else echo unknown; fi
 }
@@ -47,9 +48,9 @@ port_owner() {
 release_version() {
   local version
   version="$(unzip -p "$1" META-INF/build-info.properties BOOT-INF/classes/META-INF/build-info.properties \
-    2>/dev/null | sed -n 's/^build\.version=//p' | head -n1 | tr -d '\r')"
+    2>/dev/null | sed -n 's/^build\.version=//p' | head -n1 | tr -d '\r')" || true # unzip: 11 for the missing one
   [[ -n "${version}" ]] || version="$(unzip -p "$1" META-INF/MANIFEST.MF 2>/dev/null |
-    sed -n 's/^Implementation-Version: *//p' | tr -d '\r')"
+    sed -n 's/^Implementation-Version: *//p' | tr -d '\r')" || true
   echo "${version:-unknown}"
 }
 
@@ -62,10 +63,11 @@ is_boot_jar() {
 
 # start_color COLOR JAR DEPLOY_ID: starts the color in the background, detached from this shell's
 # session (setsid: Jenkins' process-tree killer and a closing terminal leave it alone), stdin from
-# /dev/null, stdout/stderr to its log, without the deploy lock's descriptor. The port is passed explicitly, so any Boot jar listens where nginx
-# expects it; APP_SOCKET_PATH is what our app needs to serve the unix socket of socket mode.
+# /dev/null, stdout/stderr to its log, without the deploy lock's descriptor, its environment from its
+# environment file (write_color_env). The port is passed explicitly, so any Boot jar listens where nginx
+# expects it. Prints the pid.
 start_color() {
-  local color="$1" jar="$2" deploy_id="$3" log jvm_options extra_args management_args=() launch=() pid
+  local color="$1" jar="$2" deploy_id="$3" log jvm_options extra_args management_args=() launch=()
   log="$(log_file "${color}")"
   [[ -f "${log}" ]] && mv -f "${log}" "${log}.1"
   printf '=== %s: starting %s (deploy %s, %s)\n' "$(date -Is)" "${color}" "${deploy_id}" "${jar}" >"${log}"
@@ -79,14 +81,58 @@ start_color() {
   mapfile -t launch < <(launch_args "${jar}" "${log}")
   # Called outside take_lock (the benchmark does), there is no lock descriptor to keep from the child.
   [[ -n "${LOCK_FD:-}" ]] || exec {LOCK_FD}</dev/null
-  APP_DEPLOY_ID="${deploy_id}" APP_SOCKET_PATH="$(socket_path "${color}")" \
-    JENKINS_NODE_COOKIE=dontKillMe BUILD_ID=dontKillMe \
-    setsid "${JAVA_BIN}" ${jvm_options[@]+"${jvm_options[@]}"} "-Dbluegreen.color=${color}" "-Dbluegreen.home=${APP_HOME}" \
-    "${launch[@]}" "--spring.profiles.active=${color}" "--server.port=$(color_port "${color}")" \
-    ${management_args[@]+"${management_args[@]}"} ${extra_args[@]+"${extra_args[@]}"} </dev/null >>"${log}" 2>&1 {LOCK_FD}>&- &
-  pid=$!
-  echo "${pid}" >"$(pid_file "${color}")"
-  echo "${pid}"
+  (
+    { set +x; } 2>/dev/null # the environment file holds secrets: never traced
+    export_env_file "$(color_env_file "${color}")"
+    export JENKINS_NODE_COOKIE=dontKillMe BUILD_ID=dontKillMe
+    exec setsid "${JAVA_BIN}" ${jvm_options[@]+"${jvm_options[@]}"} "-Dbluegreen.color=${color}" \
+      "-Dbluegreen.home=${APP_HOME}" "${launch[@]}" "--spring.profiles.active=${color}" \
+      "--server.port=$(color_port "${color}")" ${management_args[@]+"${management_args[@]}"} \
+      ${extra_args[@]+"${extra_args[@]}"} </dev/null >>"${log}" 2>&1 {LOCK_FD}>&-
+  ) &
+  echo "$!" >"$(pid_file "${color}")"
+  echo "$!"
+}
+
+# write_color_env COLOR DEPLOY_ID: run/COLOR.env (mode 0600): APP_ENV_FILE's NAME=value lines (the app's secrets:
+# in the environment they stay out of /proc/PID/cmdline, ps and the logs), the deploy id, and the unix
+# socket our app serves for socket mode. systemd's EnvironmentFile= reads the same file. On a bad
+# APP_ENV_FILE prints why and fails.
+write_color_env() {
+  local color="$1" deploy_id="$2" file tmp
+  file="$(color_env_file "${color}")"
+  check_app_env_file || return 1
+  tmp="$(umask 077 && mktemp "${RUN_DIR}/.${color}.env.XXXXXX")"
+  {
+    [[ ! -f "${APP_ENV_FILE}" ]] || grep -vE '^[[:space:]]*(#|$)' "${APP_ENV_FILE}" || true
+    printf 'APP_DEPLOY_ID=%s\nAPP_SOCKET_PATH=%s\n' "${deploy_id}" "$(socket_path "${color}")"
+  } >"${tmp}"
+  mv -f "${tmp}" "${file}"
+}
+
+# check_app_env_file: APP_ENV_FILE, when there, is only this user's (or root's) to read, and holds only
+# NAME=value lines.
+check_app_env_file() {
+  local file="${APP_ENV_FILE}" mode owner bad
+  [[ -f "${file}" ]] || return 0
+  owner="$(stat -L -c %u "${file}")"
+  mode="$(stat -L -c %a "${file}")"
+  if [[ "${owner}" != "${EUID}" && "${owner}" != 0 ]] || ((8#${mode} & 8#077)); then
+    echo "${file} holds secrets: it must belong to $(id -un) and be mode 0600 (it is uid ${owner}, mode ${mode})"
+    return 1
+  fi
+  bad="$(grep -nvE '^[[:space:]]*(#|$)|^[A-Za-z_][A-Za-z0-9_]*=' "${file}" | cut -d: -f1 | head -n1)" || true
+  [[ -z "${bad}" ]] || { echo "${file} line ${bad} is not NAME=value"; return 1; }
+}
+
+# export_env_file FILE: exports its NAME=value lines as they are (no quotes, no expansion: the value is
+# everything after the first =).
+export_env_file() {
+  local name value
+  [[ -f "$1" ]] || return 0
+  while IFS='=' read -r name value; do
+    [[ "${name}" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] && export "${name}=${value}"
+  done <"$1"
 }
 
 # stop_color COLOR: SIGTERM, wait up to STOP_TIMEOUT (Spring's graceful shutdown finishes requests and
@@ -106,7 +152,7 @@ stop_color() {
     fi
     wait "${pid}" 2>/dev/null || true
   fi
-  deadline=$((SECONDS + 10))
+  deadline=$((SECONDS + PORT_FREE_WAIT))
   while [[ -n "$(port_owner "${port}")" ]] && ((SECONDS < deadline)); do sleep 0.2; done
   rm -f "$(pid_file "${color}")"
   remove_stale_socket "${color}"

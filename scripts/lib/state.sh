@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# state.sh — the lock, the journal of a running deploy, the deploy history and the releases.
+# state.sh — the lock, the journal of a deploy in progress, the deploy history and the releases. The
+# journal and the history are JSON, written and read with jq here and nowhere else.
 
-journal_file() { echo "${STATE_DIR}/journal"; }
+journal_file() { echo "${STATE_DIR}/journal.json"; }
 history_file() { echo "${STATE_DIR}/deploys.jsonl"; }
 
 # take_lock: one deploy, switch, rollback or stop at a time per APP_HOME; a second one exits 3 at once.
@@ -15,46 +16,127 @@ take_lock() {
   printf '%s pid %s since %s\n' "${SCRIPT_NAME}" "$$" "$(date -Is)" >"${STATE_DIR}/lock.owner"
 }
 
-# journal_write KEY=VALUE...: the journal of the running deploy, rewritten atomically at each phase, so
-# a run that was killed leaves behind how far it got.
-journal_write() {
+# without_lock_fd COMMAND...: runs COMMAND without the deploy lock's descriptor (a child that outlives
+# the deploy must not hold the lock).
+without_lock_fd() {
+  if [[ -n "${LOCK_FD:-}" ]]; then "$@" {LOCK_FD}>&-; else "$@"; fi
+}
+
+# The deploy in hand, as the journal and the history record it.
+DEPLOY_ID=""
+DEPLOY_STATE=""   # running | staged | promoted | paused (the last three: left so on purpose)
+CHECKS=""         # "passed" once verify and bake passed
+STARTED_TO=false  # this deploy started TO (a warm rollback found it running)
+DEPLOY_STARTED=0
+FROM="" FROM_VERSION="" FROM_RELEASE=""
+TO="" TO_VERSION="" RELEASE=""
+SWITCH_WORKERS=""  # nginx workers a reload-mode switch replaced: the drain waits for them
+declare -A PHASE_MS=()
+PHASE=""
+
+# phases_json: PHASE_MS as a JSON object.
+phases_json() {
+  local name
+  for name in "${!PHASE_MS[@]}"; do printf '%s\t%s\n' "${name}" "${PHASE_MS[${name}]}"; done |
+    jq -Rn '[inputs | split("\t") | {(.[0]): (.[1] | tonumber)}] | add // {}'
+}
+
+# deploy_json: the deploy in hand as one JSON object (the journal's content, and the history's fields).
+deploy_json() {
+  jq -nc --arg id "${DEPLOY_ID}" --arg state "${DEPLOY_STATE}" --arg phase "${PHASE}" --arg checks "${CHECKS}" \
+    --arg mode "${SWITCH_MODE}" --argjson started "${DEPLOY_STARTED}" --arg started_to "${STARTED_TO}" \
+    --arg from "${FROM}" --arg from_version "${FROM_VERSION}" --arg from_release "${FROM_RELEASE}" \
+    --arg to "${TO}" --arg to_version "${TO_VERSION}" --arg release "${RELEASE}" \
+    --arg workers "${SWITCH_WORKERS}" --argjson phases "$(phases_json)" '{
+      id: $id, state: $state, phase: $phase, checks: $checks, mode: $mode, started: $started,
+      started_to: ($started_to == "true"), workers: $workers,
+      from: {color: $from, version: $from_version, release: $from_release},
+      to: {color: $to, version: $to_version, release: $release}, phases_ms: $phases}'
+}
+
+# journal_save: the journal, rewritten atomically at each phase, so a run that was killed leaves behind
+# how far it got.
+journal_save() {
   local tmp
   tmp="$(mktemp "${STATE_DIR}/.journal.XXXXXX")"
-  printf '%s\n' "$@" >"${tmp}"
+  deploy_json >"${tmp}"
   mv -f "${tmp}" "$(journal_file)"
 }
 
-# journal_get KEY: a value from the journal, or nothing.
-journal_get() {
-  sed -n "s/^$1=//p" "$(journal_file)" 2>/dev/null | tail -n1
+# journal_load: the deploy in hand from the journal.
+journal_load() {
+  local name ms
+  # \x1f, not a tab: IFS white space would merge empty fields.
+  IFS=$'\x1f' read -r DEPLOY_ID DEPLOY_STATE PHASE CHECKS DEPLOY_STARTED STARTED_TO FROM FROM_VERSION FROM_RELEASE \
+    TO TO_VERSION RELEASE SWITCH_WORKERS < <(jq -r '[.id, .state, .phase, .checks, .started, .started_to,
+      .from.color, .from.version, .from.release, .to.color, .to.version, .to.release, .workers]
+      | map(tostring) | join("\u001f")' "$(journal_file)")
+  PHASE_MS=()
+  while IFS=$'\t' read -r name ms; do
+    [[ -n "${name}" ]] && PHASE_MS[${name}]="${ms}"
+  done < <(jq -r '.phases_ms | to_entries[] | "\(.key)\t\(.value)"' "$(journal_file)")
 }
 
+# journal_get FIELD: a field of the journal (jq path without the dot, e.g. id, to.color), or nothing.
+journal_get() { jq -r ".$1 // empty" "$(journal_file)" 2>/dev/null || true; }
+
+journal_exists() { [[ -s "$(journal_file)" ]]; }
 journal_clear() { rm -f "$(journal_file)"; }
 
-# record_history JSON: one line per deploy in deploys.jsonl.
-record_history() {
-  printf '%s\n' "$1" >>"$(history_file)"
+# history_append OUTCOME REASON TOTAL_MS: one line per deploy in deploys.jsonl.
+history_append() {
+  deploy_json | jq -c --arg outcome "$1" --arg reason "$2" --argjson total "$3" --arg time "$(date -Is)" '{
+    id, time: $time, mode, from, to, outcome: $outcome, reason: $reason, phases_ms, total_ms: $total}' \
+    >>"$(history_file)"
 }
 
-# install_release JAR: copies the jar to releases/<id>/app.jar (id: time + checksum); the same jar
-# deployed again reuses its release. Prints the release id.
+# history_query FILTER [JQ_ARGS...]: FILTER applied to the whole history (an array, oldest first).
+history_query() {
+  local file
+  file="$(history_file)"
+  [[ -s "${file}" ]] || file=/dev/null
+  jq -cs "$@" "${file}"
+}
+
+# history_last: the last deploy's line, or nothing.
+history_last() { history_query -r 'last // empty | tojson' 2>/dev/null; }
+
+# install_release JAR: copies the jar to releases/<id>/app.jar (id: time + checksum) and records its
+# checksum; the same jar deployed again reuses its release once the copy's checksum is checked (a copy cut
+# short, e.g. by a full disk, is made again). Prints the release id.
 install_release() {
   local jar="$1" sum existing id
-  # Fast start: the release's extracted jar and CDS/AOT archive, built here once per release and JDK.
-  sum="$(sha256sum "${jar}" | cut -c1-12)"
-  existing="$(find "${RELEASES_DIR}" -mindepth 1 -maxdepth 1 -type d -name "*-${sum}" -printf '%f\n' | head -n1)"
-  if [[ -n "${existing}" && -f "${RELEASES_DIR}/${existing}/app.jar" ]]; then
+  sum="$(sha256sum "${jar}" | cut -d' ' -f1)"
+  existing="$(find "${RELEASES_DIR}" -mindepth 1 -maxdepth 1 -type d -name "*-${sum:0:12}" -printf '%f\n' | head -n1)" || true
+  if [[ -n "${existing}" ]] && release_intact "${existing}" "${sum}"; then
     touch "${RELEASES_DIR}/${existing}"
     prepare_fast_start "${RELEASES_DIR}/${existing}" >&2
     echo "${existing}"
     return
   fi
-  id="$(date +%Y%m%d%H%M%S)-${sum}"
+  if [[ -n "${existing}" ]]; then
+    warn "release ${existing} is damaged (its app.jar does not match the checksum): installing it again"
+    rm -rf "${RELEASES_DIR:?}/${existing}"
+  fi
+  id="$(date +%Y%m%d%H%M%S)-${sum:0:12}"
   mkdir -p "${RELEASES_DIR}/${id}"
-  cp "${jar}" "${RELEASES_DIR}/${id}/app.jar.tmp"
+  if ! cp "${jar}" "${RELEASES_DIR}/${id}/app.jar.tmp" ||
+    [[ "$(sha256sum "${RELEASES_DIR}/${id}/app.jar.tmp" | cut -d' ' -f1)" != "${sum}" ]]; then
+    rm -rf "${RELEASES_DIR:?}/${id}"
+    echo "cannot copy $(basename "${jar}") into ${RELEASES_DIR} (disk full? $(df -Ph "${RELEASES_DIR}" | awk 'NR == 2 { print $4 " free" }'))" >&2
+    return 1
+  fi
+  echo "${sum}" >"${RELEASES_DIR}/${id}/app.jar.sha256"
   mv -f "${RELEASES_DIR}/${id}/app.jar.tmp" "${RELEASES_DIR}/${id}/app.jar"
   prepare_fast_start "${RELEASES_DIR}/${id}" >&2
   echo "${id}"
+}
+
+# release_intact ID SHA256: the release's jar is there and has that checksum.
+release_intact() {
+  local dir="${RELEASES_DIR}/$1"
+  [[ -f "${dir}/app.jar" && "$(cat "${dir}/app.jar.sha256" 2>/dev/null)" == "$2" ]] &&
+    [[ "$(sha256sum "${dir}/app.jar" | cut -d' ' -f1)" == "$2" ]]
 }
 
 release_jar() { echo "${RELEASES_DIR}/$1/app.jar"; }

@@ -1,0 +1,146 @@
+# shellcheck shell=bash
+# config.sh — the settings (scripts/lib/settings.tsv, the one list) and the tools (scripts/lib/tools.tsv):
+# defaults, precedence, validation, APP_HOME's layout. Sourced after common.sh.
+
+readonly SETTINGS_FILE="${SCRIPTS_DIR}/lib/settings.tsv"
+readonly TOOLS_FILE="${SCRIPTS_DIR}/lib/tools.tsv"
+
+# shellcheck source=scripts/lib/timing.sh
+source "${SCRIPTS_DIR}/lib/timing.sh"
+
+# settings_rows: "NAME TYPE DEFAULT" per setting, tab-separated, in the list's order.
+settings_rows() { grep -v -e '^#' -e '^$' "${SETTINGS_FILE}" | cut -f1-3; }
+
+# load_config: the environment wins over APP_HOME/deploy.env, which wins over scripts/deploy.env, which
+# wins over the defaults. Then the settings are checked and APP_HOME is made canonical, once.
+load_config() {
+  local -A from_env=()
+  local name type default file
+  while IFS=$'\t' read -r name type default; do
+    [[ -v ${name} ]] && from_env[${name}]="${!name}"
+  done < <(settings_rows)
+  for file in "${SCRIPTS_DIR}/deploy.env" "${APP_HOME:-${REPO_DIR}/.deploy}/deploy.env"; do
+    load_env_file "${file}"
+  done
+  for name in "${!from_env[@]}"; do
+    printf -v "${name}" '%s' "${from_env[${name}]}"
+  done
+  apply_defaults
+  validate_config
+  readonly RUN_DIR="${APP_HOME}/run" LOG_DIR="${APP_HOME}/logs" STATE_DIR="${APP_HOME}/state"
+  readonly RELEASES_DIR="${APP_HOME}/releases"
+}
+
+# load_env_file FILE: deploy.env is bash, so it runs as this user: refused when anyone but its owner (this
+# user or root) can write it, or when it does not parse.
+load_env_file() {
+  local file="$1" owner mode
+  [[ -f "${file}" ]] || return 0
+  owner="$(stat -L -c %u "${file}")"
+  mode="$(stat -L -c %a "${file}")"
+  [[ "${owner}" == "${EUID}" || "${owner}" == 0 ]] ||
+    die "${EXIT_USAGE}" "${file} belongs to uid ${owner}, not to $(id -un) or root: it is code, refusing to load it"
+  ((8#${mode} & 8#022)) &&
+    die "${EXIT_USAGE}" "${file} is writable by others (mode ${mode}): it is code, refusing to load it (chmod go-w)"
+  bash -n "${file}" 2>/dev/null || die "${EXIT_USAGE}" "${file} has a syntax error: $(bash -n "${file}" 2>&1 | head -n1)"
+  # shellcheck source=/dev/null
+  source "${file}" || die "${EXIT_USAGE}" "${file} failed to load"
+}
+
+# apply_defaults: every unset setting gets its default from the list (defaults may name earlier settings).
+apply_defaults() {
+  local name type default
+  while IFS=$'\t' read -r name type default; do
+    if [[ ! -v ${name} ]]; then
+      eval "${name}=\"${default}\""
+    fi
+    if [[ "${name}" == APP_HOME ]]; then APP_HOME="$(canonical_path "${APP_HOME}")"; fi
+  done < <(settings_rows)
+}
+
+# canonical_path PATH: absolute, without symlinks, "..", or a trailing slash (it may not exist yet): the
+# colors' command lines carry APP_HOME, and a second spelling would make them look foreign.
+canonical_path() { realpath -m -- "$1"; }
+
+is_port() { [[ "$1" =~ ^[0-9]+$ ]] && (("$1" >= 1 && "$1" <= 65535)); }
+is_count() { [[ "$1" =~ ^[0-9]+$ ]]; }
+
+# validate_config: each setting against its type, then the rules between settings.
+validate_config() {
+  local name type default value
+  while IFS=$'\t' read -r name type default; do
+    value="${!name}"
+    case "${type}" in
+      port) is_port "${value}" || die "${EXIT_USAGE}" "${name}=${value} is not a port number (1-65535)" ;;
+      count) is_count "${value}" || die "${EXIT_USAGE}" "${name}=${value} is not a whole number" ;;
+      bool) [[ "${value}" == true || "${value}" == false ]] || die "${EXIT_USAGE}" "${name}=${value}: use true or false" ;;
+      color) is_color "${value}" || die "${EXIT_USAGE}" "${name}=${value}: use blue or green" ;;
+      mode) [[ "${value}" == socket || "${value}" == reload ]] || die "${EXIT_USAGE}" "${name}=${value}: use socket or reload" ;;
+    esac
+  done < <(settings_rows)
+  [[ "${BLUE_PORT}" != "${GREEN_PORT}" ]] || die "${EXIT_USAGE}" "BLUE_PORT and GREEN_PORT are both ${BLUE_PORT}: each color needs its own port"
+  [[ "${PUBLIC_PORT}" != "${BLUE_PORT}" && "${PUBLIC_PORT}" != "${GREEN_PORT}" ]] ||
+    die "${EXIT_USAGE}" "PUBLIC_PORT=${PUBLIC_PORT} is also a color's port"
+  ((KEEP_RELEASES >= 1)) || die "${EXIT_USAGE}" "KEEP_RELEASES must be at least 1"
+  ((VALIDATE_REQUESTS >= 1)) || die "${EXIT_USAGE}" "VALIDATE_REQUESTS must be at least 1"
+  [[ "${VALIDATE_PATH}" == /* ]] || die "${EXIT_USAGE}" "VALIDATE_PATH=${VALIDATE_PATH} must start with /"
+}
+
+# tools_for NEEDED_BY: "COMMAND PACKAGE" of the tools that NEEDED_BY needs.
+tools_for() {
+  awk -F '\t' -v who="$1" '!/^#/ && NF >= 3 && $3 == who { print $1 " " $2 }' "${TOOLS_FILE}"
+}
+
+# check_tools: every tool the scripts use is installed, and the GNU ones are GNU (date +%3N, stat -c,
+# find -printf, mv -T). One line per problem, then exit 2: nothing was changed.
+check_tools() {
+  local command package problems=()
+  while read -r command package; do
+    if ! command -v "${command}" >/dev/null; then
+      problems+=("${command} is not installed (Debian/Ubuntu package: ${package})")
+    elif [[ "${package}" == coreutils || "${package}" == findutils ]] &&
+      [[ "$("${command}" --version 2>/dev/null | head -n1)" != *GNU* ]]; then
+      problems+=("${command} is not GNU ${package} (the scripts use its GNU options; install ${package})")
+    fi
+  done < <(tools_for deploy)
+  ((${#problems[@]} == 0)) && return 0
+  printf '%s: error: %s\n' "${SCRIPT_NAME}" "${problems[@]}" >&2
+  exit "${EXIT_USAGE}"
+}
+
+# ensure_dirs: APP_HOME's layout, no world-writable bits. run/ is setgid to nginx's group (when we may
+# chgrp to it), so the sockets the app creates there are reachable by nginx's workers and nobody else.
+ensure_dirs() {
+  local dir group
+  if ! mkdir -p "${APP_HOME}" 2>/dev/null || [[ ! -w "${APP_HOME}" ]]; then
+    die "${EXIT_USAGE}" "APP_HOME=${APP_HOME} is not writable by $(id -un)"
+  fi
+  umask 027
+  for dir in "${RUN_DIR}" "${LOG_DIR}" "${STATE_DIR}" "${RELEASES_DIR}"; do
+    mkdir -p "${dir}" || die "${EXIT_USAGE}" "cannot create ${dir}"
+  done
+  chmod 0751 "${APP_HOME}" 2>/dev/null || true
+  chmod 2750 "${RUN_DIR}"
+  group="$(nginx_group)"
+  if [[ -n "${group}" && "$(stat -c %G "${RUN_DIR}")" != "${group}" ]]; then
+    chgrp "${group}" "${RUN_DIR}" 2>/dev/null ||
+      warn "cannot give ${RUN_DIR} to group ${group}: nginx's workers may not reach the app's socket"
+  fi
+}
+
+# The user nginx's workers run as: only matters when nginx starts as root (it then drops privileges).
+nginx_user() {
+  if [[ -n "${NGINX_USER}" ]]; then
+    echo "${NGINX_USER}"
+  elif ((EUID == 0)); then
+    if getent passwd www-data >/dev/null; then echo www-data; else echo nobody; fi
+  fi
+}
+
+nginx_group() {
+  if [[ -n "${NGINX_GROUP}" ]]; then
+    echo "${NGINX_GROUP}"
+  elif ((EUID == 0)); then
+    id -gn "$(nginx_user)" 2>/dev/null || true
+  fi
+}
