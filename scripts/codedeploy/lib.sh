@@ -25,18 +25,6 @@ readonly MAX_HOOK_TIMEOUT=3600
 source "${REVISION_ROOT}/scripts/lib/common.sh"
 # shellcheck source=scripts/lib/config.sh
 source "${SCRIPTS_DIR}/lib/config.sh"
-# shellcheck source=scripts/lib/proc.sh
-source "${SCRIPTS_DIR}/lib/proc.sh"
-# shellcheck source=scripts/lib/health.sh
-source "${SCRIPTS_DIR}/lib/health.sh"
-# shellcheck source=scripts/lib/nginx.sh
-source "${SCRIPTS_DIR}/lib/nginx.sh"
-# shellcheck source=scripts/lib/accesslog.sh
-source "${SCRIPTS_DIR}/lib/accesslog.sh"
-# shellcheck source=scripts/lib/state.sh
-source "${SCRIPTS_DIR}/lib/state.sh"
-# shellcheck source=scripts/lib/launch.sh
-source "${SCRIPTS_DIR}/lib/launch.sh"
 # shellcheck source=scripts/lib/sequence.sh
 source "${SCRIPTS_DIR}/lib/sequence.sh"
 

@@ -45,7 +45,3 @@ now_ms() { date +%s%3N; }
 
 # seconds MS: milliseconds as seconds with one decimal.
 seconds() { printf '%d.%d' "$(($1 / 1000))" "$((($1 % 1000) / 100))"; }
-
-# script_alive: the script itself still runs. Loops in a $(...) subshell check it, so that a script killed
-# with SIGKILL does not leave them polling (and holding the lock's descriptor) until their timeout.
-script_alive() { kill -0 "$$" 2>/dev/null; }

@@ -14,17 +14,19 @@ readiness_url() { echo "http://127.0.0.1:$(color_management_port "$1")${HEALTH_P
 is_ready() { [[ "$(http_status "$(readiness_url "$1")")" == 200 ]]; }
 
 # wait_ready COLOR PID: polls readiness until HTTP 200, at most READY_TIMEOUT seconds; fails at once when
-# the process exits. On failure prints why.
+# the process exits. On failure sets FAILURE to why. (Run in the script's own shell, not in $(...), so that
+# a signal is handled at once, not after the wait.)
+# shellcheck disable=SC2034 # FAILURE is read by the caller (sequence.sh)
 wait_ready() {
-  local color="$1" pid="$2" deadline status
+  local color="$1" pid="$2" deadline status=""
   deadline=$((SECONDS + READY_TIMEOUT))
-  while ((SECONDS < deadline)) && script_alive; do
-    is_alive "${pid}" || { echo "${color} exited during start"; return 1; }
+  while ((SECONDS < deadline)); do
+    is_alive "${pid}" || { FAILURE="${color} exited during start"; return 1; }
     status="$(http_status "$(readiness_url "${color}")")"
     [[ "${status}" == 200 ]] && return 0
     sleep 0.1
   done
-  echo "${color} not ready within READY_TIMEOUT=${READY_TIMEOUT}s (last readiness status ${status:-000})"
+  FAILURE="${color} not ready within READY_TIMEOUT=${READY_TIMEOUT}s (last readiness status ${status:-000})"
   return 1
 }
 

@@ -42,9 +42,10 @@ java_version_output() {
   printf '%s\n' "${JAVA_VERSION_OUTPUT[$1]}"
 }
 
-# probe_java: asks JAVA_BIN its version once, in this shell, when its JDK has no release file (the
-# $(...) calls below then find the answer instead of asking again).
+# probe_java: with FAST_START, asks JAVA_BIN its version once, in this shell, when its JDK has no release
+# file (the $(...) calls below then find the answer instead of asking again).
 probe_java() {
+  fast_start_enabled || return 0
   [[ -n "$(java_release_field "${JAVA_BIN}" JAVA_VERSION)" ]] || java_version_output "${JAVA_BIN}" >/dev/null
 }
 

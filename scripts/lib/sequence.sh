@@ -5,6 +5,20 @@
 # that was interrupted. Used by deploy.sh and rollback.sh. The deploy in hand lives in state.sh's globals
 # and, between steps, in the journal.
 
+# What the sequence is made of, one concern each.
+# shellcheck source=scripts/lib/proc.sh
+source "${SCRIPTS_DIR}/lib/proc.sh"
+# shellcheck source=scripts/lib/health.sh
+source "${SCRIPTS_DIR}/lib/health.sh"
+# shellcheck source=scripts/lib/nginx.sh
+source "${SCRIPTS_DIR}/lib/nginx.sh"
+# shellcheck source=scripts/lib/accesslog.sh
+source "${SCRIPTS_DIR}/lib/accesslog.sh"
+# shellcheck source=scripts/lib/state.sh
+source "${SCRIPTS_DIR}/lib/state.sh"
+# shellcheck source=scripts/lib/launch.sh
+source "${SCRIPTS_DIR}/lib/launch.sh"
+
 readonly PHASE_ORDER=(validate prepare start ready switch verify bake drain stop)
 readonly HELD_STATES=" staged promoted paused "
 
@@ -207,18 +221,23 @@ drain_color() {
 
 # bake COLOR CURSOR: for BAKE_TIME seconds after the switch, the new color must stay ready and give at
 # most BAKE_MAX_ERROR_PERCENT 5xx among its answers in nginx's access log since CURSOR (read once each,
-# across a rotation). On failure prints why.
+# across a rotation). On failure sets FAILURE to why. Runs in the script's own shell (signals at once).
 bake() {
-  local color="$1" cursor="$2" deadline total=0 errors=0 seen failed
+  local color="$1" cursor="$2" deadline total=0 errors=0 seen failed next_note
   deadline=$((SECONDS + BAKE_TIME))
-  while ((SECONDS < deadline)) && script_alive; do
+  next_note=$((SECONDS + 5))
+  while ((SECONDS < deadline)); do
     sleep 1
-    is_ready "${color}" || { echo "${color} turned unready during the bake window"; return 1; }
+    if ((SECONDS >= next_note)); then
+      info "bake: ${total} answers from ${color}, ${errors} of them 5xx, $((deadline - SECONDS))s to go"
+      next_note=$((SECONDS + 5))
+    fi
+    is_ready "${color}" || { FAILURE="${color} turned unready during the bake window"; return 1; }
     read -r seen failed cursor < <(access_log_since "${cursor}" | count_responses "${color}")
     total=$((total + seen))
     errors=$((errors + failed))
     if ((total > 0 && errors * 100 > total * BAKE_MAX_ERROR_PERCENT)); then
-      echo "${errors} of ${total} responses were 5xx during the bake window (limit ${BAKE_MAX_ERROR_PERCENT}%)"
+      FAILURE="${errors} of ${total} responses were 5xx during the bake window (limit ${BAKE_MAX_ERROR_PERCENT}%)"
       return 1
     fi
   done
@@ -283,7 +302,7 @@ stage() {
   pid="$(start_color "${TO}" "$(release_jar "${RELEASE}")" "${DEPLOY_ID}")"
 
   phase ready "waiting for ${TO} to be ready (at most ${READY_TIMEOUT}s)"
-  reason="$(wait_ready "${TO}" "${pid}")" || fail_before_switch "${reason}"
+  wait_ready "${TO}" "${pid}" || fail_before_switch "${FAILURE}"
   verify_identity "${TO}"
   [[ "${SWITCH_MODE}" == socket ]] && require_socket "${TO}"
   warm_up_color "${TO}"
@@ -303,7 +322,7 @@ promote() {
 
   if ((BAKE_TIME > 0)); then
     phase bake "baking ${TO} for ${BAKE_TIME}s (${FROM:-nothing} kept warm)"
-    reason="$(bake "${TO}" "${cursor}")" || fail_after_switch "${reason}"
+    bake "${TO}" "${cursor}" || fail_after_switch "${FAILURE}"
   fi
   CHECKS=passed
   journal_save

@@ -30,6 +30,8 @@ STARTED_TO=false  # this deploy started TO (a warm rollback found it running)
 DEPLOY_STARTED=0
 FROM="" FROM_VERSION="" FROM_RELEASE=""
 TO="" TO_VERSION="" RELEASE=""
+# shellcheck disable=SC2034 # set by the waits (health.sh, sequence.sh), read by the deploy sequence
+FAILURE=""        # why the last wait (readiness, bake) failed
 SWITCH_WORKERS=""  # nginx workers a reload-mode switch replaced: the drain waits for them
 declare -A PHASE_MS=()
 PHASE=""

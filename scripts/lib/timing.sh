@@ -4,7 +4,6 @@
 # quote, and that the tests hold the scripts to (a run never takes longer than its worst case).
 
 readonly WARMUP_TIME_LIMIT=15 # seconds for all warm-up requests to a new color (health.sh)
-readonly JAVA_PROBE_TIMEOUT=30 # seconds for one `java -version` (launch.sh: which JDK, for the fast start)
 readonly PORT_FREE_WAIT=10 # seconds stop_color waits for the port after the process ended
 # Seconds on top of the bounded waits: nginx -t and reload, copying the jar, curl's own 5 s per request,
 # writing the history.

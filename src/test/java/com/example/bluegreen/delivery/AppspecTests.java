@@ -3,26 +3,22 @@ package com.example.bluegreen.delivery;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
+import com.example.bluegreen.support.ScriptLibrary;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * appspec.yml as the CodeDeploy agent reads it, and its timeouts against the worst case of the scripts
- * with the default settings, read from the scripts themselves (scripts/lib/common.sh apply_defaults and the
- * hooks' defaults in scripts/codedeploy/lib.sh). CodeDeployIntegrationTests runs the hooks for real.
+ * with the default settings, asked from the scripts themselves (scripts/lib/timing.sh worst_case, over
+ * scripts/lib/settings.tsv). CodeDeployIntegrationTests runs the hooks for real.
  */
 class AppspecTests {
 
 	private static final Path REPOSITORY = Path.of("").toAbsolutePath();
-
-	private static final Pattern DEFAULT = Pattern.compile(":\\s+\"\\$\\{([A-Z_]+):=([0-9]+)}\"");
 
 	/** CodeDeploy's limit for the scripts of one lifecycle event. */
 	private static final int MAX_EVENT_SECONDS = 3600;
@@ -87,7 +83,7 @@ class AppspecTests {
 
 	@Test
 	void applicationStartTimeoutCoversTheDeploysWorstCaseWithTheDefaultSettings() throws IOException {
-		int worstCase = deployWorstCase(defaults());
+		int worstCase = ScriptLibrary.worstCase("deploy", Map.of());
 
 		assertThat(timeout("ApplicationStart")).as("ApplicationStart timeout vs deploy.sh worst case %ss", worstCase)
 			.isGreaterThanOrEqualTo(worstCase);
@@ -95,11 +91,31 @@ class AppspecTests {
 
 	@Test
 	void validateServiceTimeoutCoversTheCheckAndARollback() throws IOException {
-		Map<String, Integer> defaults = defaults();
-		int worstCase = defaults.get("VALIDATE_TIMEOUT") + deployWorstCase(defaults);
+		int worstCase = ScriptLibrary.worstCase("validate", Map.of());
 
 		assertThat(timeout("ValidateService")).as("ValidateService timeout vs check + rollback %ss", worstCase)
 			.isGreaterThanOrEqualTo(worstCase);
+	}
+
+	@Test
+	void theCommentsQuoteTheWorstCasesTheScriptsCompute() throws IOException {
+		String appspec = Files.readString(REPOSITORY.resolve("appspec.yml"));
+
+		assertThat(appspec).contains("worst_case deploy = " + ScriptLibrary.worstCase("deploy", Map.of()) + " s",
+				"worst_case validate = " + ScriptLibrary.worstCase("validate", Map.of()) + " s");
+	}
+
+	@Test
+	void theWorstCaseGrowsWithEverySettingItCounts() {
+		int base = ScriptLibrary.worstCase("deploy", Map.of());
+
+		for (String setting : List.of("READY_TIMEOUT", "VERIFY_TIMEOUT", "BAKE_TIME", "DRAIN_TIMEOUT", "STOP_TIMEOUT",
+				"FAST_START_TIMEOUT")) {
+			String value = ScriptLibrary.call("echo ${" + setting + "}");
+			int raised = ScriptLibrary.worstCase("deploy", Map.of(setting, Integer.toString(Integer.parseInt(value) + 100)));
+			assertThat(raised).as("worst case with %s raised by 100 s", setting).isGreaterThan(base);
+		}
+		assertThat(ScriptLibrary.worstCase("deploy", Map.of("FAST_START", "false"))).isLessThan(base);
 	}
 
 	@Test
@@ -116,46 +132,6 @@ class AppspecTests {
 
 		assertThat(script).doesNotContain("/stop.sh", "stop_color", "kill ", "/rollback.sh", "/deploy.sh");
 		assertThat(script).contains("PREVIOUS revision", "never fails");
-	}
-
-	/**
-	 * deploy.sh's worst case as scripts/codedeploy/lib.sh deploy_worst_case computes it: draining and stopping
-	 * a color left warm, readiness and warm-up, the check through nginx, the bake, draining and stopping the
-	 * old color, and a margin.
-	 */
-	private static int deployWorstCase(Map<String, Integer> settings) {
-		return 2 * (settings.get("DRAIN_TIMEOUT") + settings.get("STOP_TIMEOUT")) + settings.get("READY_TIMEOUT")
-				+ settings.get("WARMUP_TIME_LIMIT") + settings.get("VERIFY_TIMEOUT") + settings.get("BAKE_TIME")
-				+ settings.get("WORST_CASE_MARGIN");
-	}
-
-	/** The numeric defaults of the deploy scripts and of the hooks, and the hooks' margin. */
-	private static Map<String, Integer> defaults() throws IOException {
-		Map<String, Integer> defaults = new LinkedHashMap<>();
-		String common = Files.readString(REPOSITORY.resolve("scripts/lib/common.sh"));
-		String applyDefaults = common.substring(common.indexOf("apply_defaults() {"));
-		applyDefaults = applyDefaults.substring(0, applyDefaults.indexOf("\n}\n"));
-		collectDefaults(applyDefaults, defaults);
-		String hooks = Files.readString(REPOSITORY.resolve("scripts/codedeploy/lib.sh"));
-		collectDefaults(hooks, defaults);
-		Matcher margin = Pattern.compile("readonly WORST_CASE_MARGIN=([0-9]+)").matcher(hooks);
-		assertThat(margin.find()).as("WORST_CASE_MARGIN in scripts/codedeploy/lib.sh").isTrue();
-		defaults.put("WORST_CASE_MARGIN", Integer.parseInt(margin.group(1)));
-		Matcher warmUp = Pattern.compile("readonly WARMUP_TIME_LIMIT=([0-9]+)").matcher(common);
-		assertThat(warmUp.find()).as("WARMUP_TIME_LIMIT in scripts/lib/common.sh").isTrue();
-		defaults.put("WARMUP_TIME_LIMIT", Integer.parseInt(warmUp.group(1)));
-		assertThat(defaults).containsKeys("READY_TIMEOUT", "VERIFY_TIMEOUT", "BAKE_TIME", "DRAIN_TIMEOUT",
-				"STOP_TIMEOUT", "VALIDATE_TIMEOUT");
-		// The margin covers at least the port waits after the two stops (10 s each) and nginx's start (10 s).
-		assertThat(defaults.get("WORST_CASE_MARGIN")).isGreaterThanOrEqualTo(30);
-		return defaults;
-	}
-
-	private static void collectDefaults(String source, Map<String, Integer> defaults) {
-		Matcher matcher = DEFAULT.matcher(source);
-		while (matcher.find()) {
-			defaults.put(matcher.group(1), Integer.parseInt(matcher.group(2)));
-		}
 	}
 
 	private static int timeout(String event) throws IOException {

@@ -190,7 +190,7 @@ class CodeDeployIntegrationTests {
 		assertThat(deployment.succeeded()).as("%s", deployment).isFalse();
 		assertThat(deployment.failedEvent()).isEqualTo("BeforeInstall");
 		assertThat(deployment.events()).containsExactly("ApplicationStop", "BeforeInstall");
-		assertThat(deployment.output()).contains("ApplicationStart's timeout in appspec.yml is 600s",
+		assertThat(deployment.output()).contains("ApplicationStart's timeout in appspec.yml is 750s",
 				"BAKE_TIME=300");
 		assertServes(V2, "green");
 	}

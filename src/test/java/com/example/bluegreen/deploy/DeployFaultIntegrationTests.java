@@ -141,14 +141,18 @@ class DeployFaultIntegrationTests {
 		ProcessHandle.of(deploy.pid()).ifPresent(ProcessHandle::destroyForcibly);
 		await().atMost(Duration.ofSeconds(10)).until(() -> !deploy.isAlive());
 
-		// status.sh finishes the interrupted deploy once nothing holds the lock any more.
-		Path journal = harness.appHome().resolve("state/journal");
+		// status.sh only reads: it shows the interrupted deploy and leaves it; status.sh --repair ends it.
+		Path journal = harness.appHome().resolve("state/journal.json");
+		assertThat(harness.run("status.sh").stdout()).contains("was interrupted in phase");
+		assertThat(journal).exists();
 		await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1)).until(() -> {
-			harness.run("status.sh");
+			harness.run("status.sh", "--repair");
 			return !Files.exists(journal);
 		});
 
+		// The reconcile rule: before its checks passed, back to the old color; after (draining), finished.
 		String live = harness.liveColor();
+		assertThat(live).isEqualTo(killedAt.contains("draining") ? DeployHarness.other(liveBefore) : liveBefore);
 		long livePid = harness.pid(live);
 		assertThat(DeployHarness.isRunning(livePid)).as("live %s runs", live).isTrue();
 		assertThat(colorProcesses()).as("exactly one color runs, the live one").containsExactly(livePid);

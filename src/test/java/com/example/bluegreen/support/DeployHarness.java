@@ -6,7 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -63,6 +65,17 @@ public final class DeployHarness implements AutoCloseable {
 		return start(mode, Map.of());
 	}
 
+	/** A new APP_HOME with the current jar deployed and live. */
+	public static DeployHarness deployed(String mode) {
+		DeployHarness harness = start(mode);
+		ScriptProcess.Result first = harness.run("deploy.sh", TestJars.current().toString());
+		if (first.exitCode() != 0) {
+			harness.close();
+			throw new IllegalStateException("the first deploy failed: " + first);
+		}
+		return harness;
+	}
+
 	public ScriptProcess.Result run(String script, String... args) {
 		return run(Map.of(), script, args);
 	}
@@ -100,6 +113,31 @@ public final class DeployHarness implements AutoCloseable {
 	/** The live color, from status.sh --json (which reads the live pointer). */
 	public String liveColor() {
 		return jsonField(run("status.sh", "--json").stdout(), "live");
+	}
+
+	/** The last line of state/deploys.jsonl. */
+	public String lastHistory() {
+		try {
+			List<String> lines = Files.readAllLines(this.appHome.resolve("state/deploys.jsonl"));
+			return lines.get(lines.size() - 1);
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+	}
+
+	/** The X-App-Color of N requests through nginx's public port, on one keep-alive connection. */
+	public List<String> answeringColors(int requests) {
+		List<String> colors = new ArrayList<>();
+		try (HttpConnection connection = new HttpConnection("127.0.0.1", publicPort())) {
+			for (int i = 0; i < requests; i++) {
+				colors.add(connection.get("/api/version", Map.of()).header("X-App-Color"));
+			}
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+		return colors;
 	}
 
 	/** The pid in the color's pid file, or -1. */
