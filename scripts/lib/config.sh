@@ -94,7 +94,7 @@ tools_for() {
 # check_tools: every tool the scripts use is installed, and the GNU ones are GNU (date +%3N, stat -c,
 # find -printf, mv -T). One line per problem, then exit 2: nothing was changed.
 check_tools() {
-  local command package problems=()
+  local command package problem problems=()
   while read -r command package; do
     if ! command -v "${command}" >/dev/null; then
       problems+=("${command} is not installed (Debian/Ubuntu package: ${package})")
@@ -104,7 +104,7 @@ check_tools() {
     fi
   done < <(tools_for deploy)
   ((${#problems[@]} == 0)) && return 0
-  printf '%s: error: %s\n' "${SCRIPT_NAME}" "${problems[@]}" >&2
+  for problem in "${problems[@]}"; do printf '%s: error: %s\n' "${SCRIPT_NAME}" "${problem}" >&2; done
   exit "${EXIT_USAGE}"
 }
 

@@ -29,7 +29,7 @@ java_home_of() {
 java_release_field() {
   local home
   home="$(java_home_of "$1")" || return 0
-  sed -n "s/^$2=\"\\(.*\\)\"$/\\1/p" "${home}/release" 2>/dev/null | head -n1
+  sed -n "s/^$2=\"\\(.*\\)\"$/\\1/p" "${home}/release" 2>/dev/null | head -n1 || true # no release file: nothing
 }
 
 # java_version_output JAVA: what `JAVA -version` prints, asked once per JAVA and bounded by

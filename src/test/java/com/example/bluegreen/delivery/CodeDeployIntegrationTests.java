@@ -76,6 +76,8 @@ class CodeDeployIntegrationTests {
 
 	private static int publicPort;
 
+	private static int bluePort;
+
 	private static Path v1Jar;
 
 	private static Path v2Jar;
@@ -97,6 +99,7 @@ class CodeDeployIntegrationTests {
 		v2Jar = secondVersion();
 		List<Integer> ports = List.of(FreePorts.next(), FreePorts.next(), FreePorts.next());
 		publicPort = ports.get(0);
+		bluePort = ports.get(1);
 		Files.createDirectories(appHome);
 		Files.writeString(appHome.resolve("deploy.env"), settings(Map.of("PUBLIC_PORT", ports.get(0), "BLUE_PORT",
 				ports.get(1), "GREEN_PORT", ports.get(2), "READY_TIMEOUT", 180, "VERIFY_TIMEOUT", 20, "DRAIN_TIMEOUT",
@@ -225,6 +228,21 @@ class CodeDeployIntegrationTests {
 		await().atMost(Duration.ofSeconds(15))
 			.untilAsserted(() -> assertThat(ProcessHandle.of(child).filter(ProcessHandle::isAlive))
 				.as("the hook's child (sleep 300), in the hook's process group").isEmpty());
+	}
+
+	@Test
+	@Order(7)
+	void redeployOfTheLiveJarWithAChangedNginxSettingAppliesTheSetting() throws Exception {
+		String upstream = "localhost:" + bluePort;
+		Path bundle = bundle("same-jar-new-setting", v2Jar, Map.of("BLUE_UPSTREAM", upstream));
+
+		Deployment deployment = agent.deploy(bundle);
+
+		assertThat(deployment.succeeded()).as("%s", deployment).isTrue();
+		assertThat(deployment.output()).contains("this revision changes the nginx config: applying it",
+				"already runs on the live color green: nothing to deploy");
+		assertThat(Files.readString(appHome.resolve("nginx/conf.d/app.conf"))).contains("server " + upstream);
+		assertServes(V2, "green");
 	}
 
 	private static void assertServes(String version, String color) throws Exception {

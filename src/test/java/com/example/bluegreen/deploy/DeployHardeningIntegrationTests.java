@@ -156,7 +156,8 @@ class DeployHardeningIntegrationTests {
 
 	@Test
 	void nginxStartWhenADeployHoldsTheLockExitsThree() throws Exception {
-		Process holder = new ProcessBuilder("flock", harness.appHome().resolve("state/lock").toString(), "sleep", "60")
+		// -o: flock itself holds the lock (not the sleep it runs), so stopping flock releases it.
+		Process holder = new ProcessBuilder("flock", "-o", harness.appHome().resolve("state/lock").toString(), "sleep", "60")
 			.start();
 		try {
 			org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> harness.run("nginx.sh", "render").exitCode() == 3);
@@ -195,8 +196,8 @@ class DeployHardeningIntegrationTests {
 	@Test
 	void firstDeployInReloadModeFailingAfterTheSwitchLeavesNginxPointingAtNothing() throws Exception {
 		try (DeployHarness fresh = DeployHarness.start("reload")) {
-			// Every verify request takes 3 s, the verify window 1 s: the check fails after the switch.
-			ScriptProcess.Result result = fresh.run(Map.of("VERIFY_PATH", "/api/slow?ms=3000", "VERIFY_TIMEOUT", "1"),
+			// Every verify request outlasts curl's 5 s, the verify window is 1 s: the check fails after the switch.
+			ScriptProcess.Result result = fresh.run(Map.of("VERIFY_PATH", "/api/slow?ms=6000", "VERIFY_TIMEOUT", "1"),
 					"deploy.sh", TestJars.current().toString());
 
 			assertThat(result.exitCode()).as("%s", result).isEqualTo(1);
