@@ -2,8 +2,6 @@ package com.example.bluegreen.messaging;
 
 import java.time.Duration;
 
-import com.example.bluegreen.system.AppProperties;
-
 import org.springframework.amqp.core.Binding;
 import org.springframework.amqp.core.BindingBuilder;
 import org.springframework.amqp.core.DirectExchange;
@@ -75,8 +73,8 @@ class MessagingConfiguration {
 	 * below spring.lifecycle.timeout-per-shutdown-phase, else the phase gives up first.
 	 */
 	@Bean
-	ContainerCustomizer<SimpleMessageListenerContainer> listenerShutdownTimeout(AppProperties properties) {
-		Duration timeout = properties.orders().listenerShutdownTimeout();
+	ContainerCustomizer<SimpleMessageListenerContainer> listenerShutdownTimeout(OrdersProperties properties) {
+		Duration timeout = properties.listenerShutdownTimeout();
 		return (container) -> container.setShutdownTimeout(timeout.toMillis());
 	}
 
