@@ -70,7 +70,8 @@ class MessagingConfiguration {
 
 	/**
 	 * On shutdown the listener finishes the message in hand for up to this long (default 5 s). It must stay
-	 * below spring.lifecycle.timeout-per-shutdown-phase, else the phase gives up first.
+	 * below spring.lifecycle.timeout-per-shutdown-phase, else the phase gives up first; it adds up with the
+	 * other shutdown waits (see "Shutdown timing" in application.yml).
 	 */
 	@Bean
 	ContainerCustomizer<SimpleMessageListenerContainer> listenerShutdownTimeout(OrdersProperties properties) {
