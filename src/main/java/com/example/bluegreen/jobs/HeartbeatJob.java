@@ -5,7 +5,7 @@ import java.util.List;
 
 import net.javacrumbs.shedlock.spring.annotation.SchedulerLock;
 
-import com.example.bluegreen.system.AppIdentity;
+import com.example.bluegreen.identity.AppIdentity;
 
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.scheduling.annotation.Scheduled;

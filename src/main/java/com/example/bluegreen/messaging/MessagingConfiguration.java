@@ -2,8 +2,6 @@ package com.example.bluegreen.messaging;
 
 import java.time.Duration;
 
-import com.example.bluegreen.system.AppProperties;
-
 import org.springframework.amqp.core.Binding;
 import org.springframework.amqp.core.BindingBuilder;
 import org.springframework.amqp.core.DirectExchange;
@@ -72,11 +70,12 @@ class MessagingConfiguration {
 
 	/**
 	 * On shutdown the listener finishes the message in hand for up to this long (default 5 s). It must stay
-	 * below spring.lifecycle.timeout-per-shutdown-phase, else the phase gives up first.
+	 * below spring.lifecycle.timeout-per-shutdown-phase, else the phase gives up first; it adds up with the
+	 * other shutdown waits (see "Shutdown timing" in application.yml).
 	 */
 	@Bean
-	ContainerCustomizer<SimpleMessageListenerContainer> listenerShutdownTimeout(AppProperties properties) {
-		Duration timeout = properties.orders().listenerShutdownTimeout();
+	ContainerCustomizer<SimpleMessageListenerContainer> listenerShutdownTimeout(OrdersProperties properties) {
+		Duration timeout = properties.listenerShutdownTimeout();
 		return (container) -> container.setShutdownTimeout(timeout.toMillis());
 	}
 

@@ -5,8 +5,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-import com.example.bluegreen.system.AppProperties;
-
 import org.springframework.amqp.AmqpException;
 import org.springframework.amqp.core.MessageDeliveryMode;
 import org.springframework.amqp.rabbit.connection.CorrelationData;
@@ -24,9 +22,9 @@ class OrderPublisher {
 
 	private final Duration confirmTimeout;
 
-	OrderPublisher(RabbitTemplate rabbit, AppProperties properties) {
+	OrderPublisher(RabbitTemplate rabbit, OrdersProperties properties) {
 		this.rabbit = rabbit;
-		this.confirmTimeout = properties.orders().confirmTimeout();
+		this.confirmTimeout = properties.confirmTimeout();
 	}
 
 	void publish(Order order) {

@@ -1,6 +1,6 @@
 package com.example.bluegreen.messaging;
 
-import com.example.bluegreen.system.UnavailableService;
+import com.example.bluegreen.backing.UnavailableService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.commons.logging.Log;

@@ -5,8 +5,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
-import com.example.bluegreen.system.AppIdentity;
-import com.example.bluegreen.system.AppProperties;
+import com.example.bluegreen.identity.AppIdentity;
 
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
@@ -40,10 +39,10 @@ class ProcessedOrders {
 
 	private final Duration ttl;
 
-	ProcessedOrders(StringRedisTemplate redis, AppIdentity identity, AppProperties properties) {
+	ProcessedOrders(StringRedisTemplate redis, AppIdentity identity, OrdersProperties properties) {
 		this.redis = redis;
 		this.identity = identity;
-		this.ttl = properties.orders().processedTtl();
+		this.ttl = properties.processedTtl();
 	}
 
 	/** Records the order as processed by this color; false when it already was (a duplicate). */

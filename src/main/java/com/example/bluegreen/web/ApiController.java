@@ -9,8 +9,7 @@ import java.util.HexFormat;
 import jakarta.servlet.http.HttpSession;
 
 import com.example.bluegreen.session.VisitCounter;
-import com.example.bluegreen.system.AppIdentity;
-import com.example.bluegreen.system.AppProperties;
+import com.example.bluegreen.identity.AppIdentity;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -34,9 +33,9 @@ class ApiController {
 
 	private final VisitCounter visits;
 
-	ApiController(AppIdentity identity, AppProperties properties, VisitCounter visits) {
+	ApiController(AppIdentity identity, SlowProperties slow, VisitCounter visits) {
 		this.identity = identity;
-		this.slowMax = properties.slow().max();
+		this.slowMax = slow.max();
 		this.visits = visits;
 	}
 

@@ -3,7 +3,7 @@ package com.example.bluegreen.web;
 import jakarta.servlet.http.HttpSession;
 
 import com.example.bluegreen.session.VisitCounter;
-import com.example.bluegreen.system.AppIdentity;
+import com.example.bluegreen.identity.AppIdentity;
 
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;

@@ -1,14 +1,14 @@
 package com.example.bluegreen.messaging;
 
-import com.example.bluegreen.system.AppIdentity;
-import com.example.bluegreen.system.AppProperties;
+import com.example.bluegreen.identity.AppIdentity;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.webmvc.test.autoconfigure.WebMvcTest;
+import org.springframework.context.annotation.ComponentScan;
 import org.springframework.context.annotation.Import;
 import org.springframework.http.MediaType;
 import org.springframework.test.context.bean.override.mockito.MockitoBean;
@@ -26,9 +26,12 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.jsonPath;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
-@WebMvcTest(OrderController.class)
+/**
+ * The controller behind the app's filters and error handling. A slice leaves @ConfigurationProperties types
+ * out; the filters need theirs (the app.* settings), hence the include filter.
+ */
+@WebMvcTest(controllers = OrderController.class, includeFilters = @ComponentScan.Filter(ConfigurationProperties.class))
 @Import(AppIdentity.class)
-@EnableConfigurationProperties(AppProperties.class)
 class OrderControllerTests {
 
 	@Autowired

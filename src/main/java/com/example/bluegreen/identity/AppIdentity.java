@@ -1,4 +1,4 @@
-package com.example.bluegreen.system;
+package com.example.bluegreen.identity;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.info.BuildProperties;
@@ -17,7 +17,7 @@ public class AppIdentity {
 
 	private final String deployId;
 
-	AppIdentity(AppProperties properties, ObjectProvider<BuildProperties> buildProperties) {
+	AppIdentity(IdentityProperties properties, ObjectProvider<BuildProperties> buildProperties) {
 		this.color = properties.color();
 		BuildProperties build = buildProperties.getIfAvailable();
 		this.version = (build != null) ? build.getVersion() : "dev";

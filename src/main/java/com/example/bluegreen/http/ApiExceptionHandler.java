@@ -1,4 +1,4 @@
-package com.example.bluegreen.system;
+package com.example.bluegreen.http;
 
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package com.example.bluegreen.system;
+package com.example.bluegreen.backing;
 
 import java.net.ServerSocket;
 import java.net.http.HttpResponse;

@@ -1,4 +1,4 @@
-package com.example.bluegreen.system;
+package com.example.bluegreen;
 
 import java.net.http.HttpResponse;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package com.example.bluegreen.system;
+package com.example.bluegreen.backing;
 
 import io.lettuce.core.RedisBusyException;
 import io.lettuce.core.RedisConnectionException;

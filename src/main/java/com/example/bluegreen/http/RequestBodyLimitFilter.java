@@ -1,4 +1,4 @@
-package com.example.bluegreen.system;
+package com.example.bluegreen.http;
 
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
@@ -19,7 +19,6 @@ import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 import tools.jackson.databind.json.JsonMapper;
 
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpStatus;
@@ -44,8 +43,8 @@ class RequestBodyLimitFilter extends OncePerRequestFilter {
 
 	private final JsonMapper json;
 
-	RequestBodyLimitFilter(@Value("${app.http.max-body-size}") DataSize maxBodySize, JsonMapper json) {
-		this.maxBodySize = maxBodySize;
+	RequestBodyLimitFilter(HttpProperties properties, JsonMapper json) {
+		this.maxBodySize = properties.maxBodySize();
 		this.json = json;
 	}
 

@@ -1,4 +1,4 @@
-package com.example.bluegreen.system;
+package com.example.bluegreen.backing;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;

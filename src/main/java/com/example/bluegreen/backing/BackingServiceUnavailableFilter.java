@@ -1,4 +1,4 @@
-package com.example.bluegreen.system;
+package com.example.bluegreen.backing;
 
 import java.io.IOException;
 import java.util.LinkedHashMap;

@@ -1,4 +1,4 @@
-package com.example.bluegreen.system;
+package com.example.bluegreen.socket;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,17 +32,17 @@ class UnixSocketConfiguration {
 	private static final Log logger = LogFactory.getLog(UnixSocketConfiguration.class);
 
 	@Bean
-	WebServerFactoryCustomizer<TomcatServletWebServerFactory> unixSocketConnector(AppProperties properties) {
-		return new UnixSocketConnectorCustomizer(properties.socket());
+	WebServerFactoryCustomizer<TomcatServletWebServerFactory> unixSocketConnector(SocketProperties properties) {
+		return new UnixSocketConnectorCustomizer(properties);
 	}
 
 	/** Runs last, so the TCP connector's customizers (timeouts, limits) exist to be copied. */
 	static final class UnixSocketConnectorCustomizer
 			implements WebServerFactoryCustomizer<TomcatServletWebServerFactory>, Ordered {
 
-		private final AppProperties.Socket socket;
+		private final SocketProperties socket;
 
-		UnixSocketConnectorCustomizer(AppProperties.Socket socket) {
+		UnixSocketConnectorCustomizer(SocketProperties socket) {
 			this.socket = socket;
 		}
 

@@ -1,4 +1,4 @@
-package com.example.bluegreen.system;
+package com.example.bluegreen.socket;
 
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;

@@ -1,4 +1,4 @@
-package com.example.bluegreen.system;
+package com.example.bluegreen.identity;
 
 import java.util.Map;
 
