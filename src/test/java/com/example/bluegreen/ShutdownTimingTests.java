@@ -1,14 +1,11 @@
 package com.example.bluegreen;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
+import com.example.bluegreen.support.ScriptLibrary;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.boot.context.properties.bind.Binder;
@@ -57,11 +54,9 @@ class ShutdownTimingTests {
 	 * The deploy scripts' default STOP_TIMEOUT (seconds between SIGTERM and SIGKILL). The only place that
 	 * knows where the scripts keep it: today the line {@code : "${STOP_TIMEOUT:=60}"} in scripts/lib/common.sh.
 	 */
-	private static Duration stopTimeoutDefault() throws IOException {
-		String common = Files.readString(Path.of("scripts/lib/common.sh"));
-		Matcher matcher = Pattern.compile(": \"\\$\\{STOP_TIMEOUT:=([0-9]+)}\"").matcher(common);
-		assertThat(matcher.find()).as("the STOP_TIMEOUT default in scripts/lib/common.sh").isTrue();
-		return Duration.ofSeconds(Long.parseLong(matcher.group(1)));
+	/** The scripts' STOP_TIMEOUT default, from the one settings list (scripts/lib/settings.tsv). */
+	private static Duration stopTimeoutDefault() {
+		return Duration.ofSeconds(Long.parseLong(ScriptLibrary.call("echo \"${STOP_TIMEOUT}\"")));
 	}
 
 	/** application.yml alone: no profile, environment or system property can change what is checked. */
