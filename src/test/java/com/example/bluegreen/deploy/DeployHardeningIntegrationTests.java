@@ -85,7 +85,7 @@ class DeployHardeningIntegrationTests {
 			try (Stream<Path> releases = Files.list(fresh.appHome().resolve("releases"))) {
 				assertThat(releases).as("no release left behind").isEmpty();
 			}
-			assertThat(fresh.liveColor()).isNull();
+			assertThat(fresh.liveColor()).isEmpty();
 
 			ScriptProcess.Result next = fresh.run("deploy.sh", TestJars.current().toString());
 			assertThat(next.exitCode()).as("%s", next).isZero();
@@ -203,7 +203,7 @@ class DeployHardeningIntegrationTests {
 			assertThat(result.exitCode()).as("%s", result).isEqualTo(1);
 			assertThat(Files.readString(fresh.appHome().resolve("nginx/active.conf"))).contains("app-live")
 				.doesNotContain("app-blue", "app-green");
-			assertThat(fresh.liveColor()).isNull();
+			assertThat(fresh.liveColor()).isEmpty();
 			assertThat(DeployHarness.isRunning(fresh.pid("blue"))).isFalse();
 			try (HttpConnection connection = new HttpConnection("127.0.0.1", fresh.publicPort())) {
 				assertThat(connection.get("/api/version", Map.of()).status()).isEqualTo(502);
@@ -340,7 +340,7 @@ class DeployHardeningIntegrationTests {
 				System.out.printf("deploy with a hanging java (JAVA_PROBE_TIMEOUT=%s): %d s, worst case %d s%n",
 						probeTimeout, seconds, worstCase);
 				assertThat(result.exitCode()).as("%s", result).isZero();
-				assertThat(result.stdout()).contains("fast start off");
+				assertThat(result.output()).contains("fast start off");
 				assertThat(seconds).isLessThanOrEqualTo(worstCase);
 				harness.run("stop.sh", DeployHarness.other(harness.liveColor()));
 			}
