@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 readonly LOAD_CONNECTIONS=16
 # Well below what a small machine serves while a deploy starts a second JVM next to it.
-readonly LOAD_RATE=400
+readonly LOAD_RATE=200
 
 usage() {
   cat >&2 <<'USAGE'
