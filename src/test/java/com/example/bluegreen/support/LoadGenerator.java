@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -143,13 +144,17 @@ public final class LoadGenerator implements AutoCloseable {
 	private HttpConnection.Response send(HttpConnection connection, Kind kind, long index) throws IOException {
 		Map<String, String> headers = this.keepAlive ? Map.of() : Map.of("Connection", "close");
 		return switch (kind) {
-			case ORDER -> connection.send("POST", "/api/orders",
-					this.keepAlive ? Map.of("Content-Type", "application/json")
-							: Map.of("Content-Type", "application/json", "Connection", "close"),
+			case ORDER -> connection.send("POST", "/api/orders", withJson(headers),
 					"{\"item\":\"load-" + index + "\",\"quantity\":1}");
 			case HASH -> connection.get("/hash/load-" + (index % 97), headers);
 			case VERSION -> connection.get("/api/version", headers);
 		};
+	}
+
+	private static Map<String, String> withJson(Map<String, String> headers) {
+		Map<String, String> json = new LinkedHashMap<>(headers);
+		json.put("Content-Type", "application/json");
+		return json;
 	}
 
 	/** Stops the clients, waits for their last requests, and returns what they saw. */
