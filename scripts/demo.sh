@@ -91,7 +91,7 @@ main() {
   stop_load
   trap - EXIT
   print_demo_report
-  log "blue serves http://localhost:${PUBLIC_PORT}/ ; stop with: scripts/stop.sh all --force && scripts/nginx.sh stop"
+  log "$(live_color) serves http://localhost:${PUBLIC_PORT}/ ; stop with: scripts/stop.sh all --force && scripts/nginx.sh stop"
 }
 
 main "$@"
