@@ -15,8 +15,8 @@ usage() {
 usage: demo.sh
 
 Needs a JDK, Redis and RabbitMQ on localhost (or SPRING_DATA_REDIS_HOST / SPRING_RABBITMQ_HOST) and nginx
-(apt-get install nginx). The load comes from scripts/loadgen.sh, the tests' load generator. Leaves blue
-serving on http://localhost:PUBLIC_PORT/ (default 8080).
+(apt-get install nginx). The load comes from scripts/loadgen.sh, the tests' load generator. Leaves the
+first version serving on http://localhost:PUBLIC_PORT/ (default 8080), from blue on a first run.
 USAGE
 }
 
