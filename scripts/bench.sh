@@ -2,14 +2,16 @@
 # bench.sh — the benchmark: switches under load in socket and reload mode side by side, the classic
 # stop-then-start on one port, deploy timings, fast start (plain vs CDS/AOT archive, two JDKs), nginx's
 # overhead with and without upstream keepalive, and memory with the default and the 1 GiB flags. Writes
-# REPORT.md and latency.png (default: bench/). Everything runs in a temp APP_HOME on free ports; load
+# REPORT.md and latency.png (default: docs/benchmark/). Everything runs in a temp APP_HOME on free ports; load
 # goes to 127.0.0.1 only.
 set -Eeuo pipefail
 
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-# shellcheck source=scripts/lib/launch.sh
-source "${SCRIPTS_DIR}/lib/launch.sh"
+# shellcheck source=scripts/lib/config.sh
+source "${SCRIPTS_DIR}/lib/config.sh"
+# shellcheck source=scripts/lib/sequence.sh
+source "${SCRIPTS_DIR}/lib/sequence.sh"
 # shellcheck source=scripts/bench/lib.sh
 source "${SCRIPTS_DIR}/bench/lib.sh"
 # shellcheck source=scripts/bench/report.sh
@@ -27,7 +29,7 @@ usage: bench.sh [--smoke] [--out DIR]
 
   --smoke    a short run for CI (a minute or two: two JVM starts): fewer switches, shorter windows, no
              deploys under load, no start-time, baseline or 1 GiB measurements (their sections say so)
-  --out DIR  where REPORT.md and latency.png go (default: bench/ in the repository)
+  --out DIR  where REPORT.md and latency.png go (default: docs/benchmark/ in the repository)
 
 Needs Redis and RabbitMQ on localhost, nginx, gnuplot (gnuplot-nox), a JDK (javac), target/app.jar
 (./mvnw package). The full run builds a second version into target/bench-v2 when it is missing and, when
@@ -43,7 +45,7 @@ USAGE
 
 parse_args() {
   SMOKE=false
-  OUT_DIR="${REPO_DIR}/bench"
+  OUT_DIR="${REPO_DIR}/docs/benchmark"
   while (($#)); do
     case "$1" in
       --smoke) SMOKE=true ;;
@@ -84,12 +86,13 @@ configure() {
 }
 
 preflight() {
-  require_tools java javac curl unzip ss flock setsid sha256sum gnuplot awk
+  check_tools
+  require_tools java javac gnuplot
   [[ -x "$(command -v nginx || echo /usr/sbin/nginx)" ]] || die "${EXIT_USAGE}" "nginx is not installed (apt-get install nginx)"
   local redis="${SPRING_DATA_REDIS_HOST:-localhost}:${SPRING_DATA_REDIS_PORT:-6379}"
   local rabbit="${SPRING_RABBITMQ_HOST:-localhost}:${SPRING_RABBITMQ_PORT:-5672}"
-  port_open "${redis%:*}" "${redis##*:}" || die "${EXIT_USAGE}" "Redis is not reachable at ${redis} (redis-server --daemonize yes --save '')"
-  port_open "${rabbit%:*}" "${rabbit##*:}" || die "${EXIT_USAGE}" "RabbitMQ is not reachable at ${rabbit} (rabbitmq-server -detached)"
+  tcp_reachable "${redis%:*}" "${redis##*:}" || die "${EXIT_USAGE}" "Redis is not reachable at ${redis} (redis-server --daemonize yes --save '')"
+  tcp_reachable "${rabbit%:*}" "${rabbit##*:}" || die "${EXIT_USAGE}" "RabbitMQ is not reachable at ${rabbit} (rabbitmq-server -detached)"
   [[ -f "${REPO_DIR}/target/app.jar" ]] || die "${EXIT_USAGE}" "target/app.jar is missing: ./mvnw package -DskipTests"
 }
 
@@ -152,8 +155,8 @@ start_once() {
 setup_colors() {
   log "deploying v1 and v2 (both kept running)"
   KEEP_OLD=true
-  deploy "first deploy, no load" "$(jar_of v1)"
-  deploy "second color, no load" "$(jar_of v2)"
+  deploy_and_record "first deploy, no load" "$(jar_of v1)"
+  deploy_and_record "second color, no load" "$(jar_of v2)"
   KEEP_OLD=false
   local color pid
   for color in "${COLORS[@]}"; do
@@ -162,9 +165,9 @@ setup_colors() {
   done
 }
 
-# warm_up: both colors get the mix straight on their port, as fast as they answer, for WARMUP seconds
-# (JIT, pools) before anything is measured.
-warm_up() {
+# warm_up_colors: both colors get the mix straight on their port, as fast as they answer, for WARMUP
+# seconds (JIT, pools) before anything is measured. (scripts/lib's warm_up is deploy.sh's few requests.)
+warm_up_colors() {
   local color pids=()
   for color in "${COLORS[@]}"; do
     [[ -n "$(color_pid "${color}")" ]] || continue
@@ -208,7 +211,7 @@ switch_series() {
   for ((i = 1; i <= switches; i++)); do
     pace_until "${next}"
     from="$(epoch_ms)"
-    script switch.sh
+    run_script switch.sh
     echo "switch ${from} $(epoch_ms) to-$(live_color)" >>"${DATA}/${name}.events"
     next=$((from + EVERY * 1000))
   done
@@ -216,7 +219,7 @@ switch_series() {
   for ((i = 1; i <= DEPLOYS; i++)); do
     from="$(epoch_ms)"
     label="$(release_version "$(other_jar)")"
-    deploy "${name}: deploy ${i} under load" "$(other_jar)"
+    deploy_and_record "${name}: deploy ${i} under load" "$(other_jar)"
     echo "deploy ${from} $(epoch_ms) ${label}" >>"${DATA}/${name}.events"
     echo "mark ${LAST_DEPLOY_SWITCH} ${LAST_DEPLOY_SWITCH} deploy-switch" >>"${DATA}/${name}.events"
     sleep 1
@@ -243,7 +246,7 @@ socket_switches() {
 both_colors_running() {
   [[ -n "$(color_pid "$(other_color "$(live_color)")")" ]] && return 0
   KEEP_OLD=true
-  deploy "setup: second color again, no load" "$(other_jar)"
+  deploy_and_record "setup: second color again, no load" "$(other_jar)"
   KEEP_OLD=false
 }
 
@@ -254,7 +257,7 @@ baseline() {
   ((RESTARTS > 0)) || return 0
   local color i from pid release
   color="$(live_color)"
-  [[ -n "$(color_pid "$(other_color "${color}")")" ]] && script stop.sh "$(other_color "${color}")"
+  [[ -n "$(color_pid "$(other_color "${color}")")" ]] && run_script stop.sh "$(other_color "${color}")"
   log "baseline: ${RESTARTS} stop-then-start restarts of ${color} at ${RATE} req/s"
   start_load baseline "http://127.0.0.1:${PUBLIC_PORT}"
   sleep 1
@@ -280,7 +283,7 @@ proxy_overhead() {
   local color round target url
   color="$(live_color)"
   SWITCH_MODE=socket
-  script switch.sh "${color}"
+  run_script switch.sh "${color}"
   render_proxy_variants "${color}"
   : >"${DATA}/proxy.txt"
   log "proxy overhead: ${PROXY_ROUNDS} rounds of ${PROXY_SECONDS}s per path, ${PROXY_CONNECTIONS} connections, closed loop"
@@ -293,7 +296,7 @@ proxy_overhead() {
         tcp-no-keepalive) url="http://127.0.0.1:${PROXY_NOKA_PORT}" ;;
       esac
       printf '%s %s\n' "${target}" "$(loadgen max --url "${url}" --connections "${PROXY_CONNECTIONS}" \
-        --seconds "${PROXY_SECONDS}" --warmup 2 --path /api/version)" >>"${DATA}/proxy.txt"
+        --seconds "${PROXY_SECONDS}" --warmup 2 --mix version)" >>"${DATA}/proxy.txt"
     done
   done
 }
@@ -306,16 +309,16 @@ low_memory() {
   local i from
   log "1 GiB flags: redeploying both colors with JAVA_OPTS=${LOW_MEMORY_OPTS}"
   JAVA_OPTS="${LOW_MEMORY_OPTS}" APP_ARGS="${LOW_MEMORY_ARGS}" KEEP_OLD=true SWITCH_MODE=socket
-  deploy "1 GiB flags, no load" "$(other_jar)"
-  deploy "1 GiB flags, no load" "$(other_jar)"
-  warm_up
+  deploy_and_record "1 GiB flags, no load" "$(other_jar)"
+  deploy_and_record "1 GiB flags, no load" "$(other_jar)"
+  warm_up_colors
   start_load lowmem "http://127.0.0.1:${PUBLIC_PORT}"
   start_sampler lowmem
   sleep 1
   steady_window lowmem before "${STEADY_SECONDS}"
   for ((i = 1; i <= 4; i++)); do
     from="$(epoch_ms)"
-    script switch.sh
+    run_script switch.sh
     echo "switch ${from} $(epoch_ms) to-$(live_color)" >>"${DATA}/lowmem.events"
     pace_until $((from + EVERY * 1000))
   done
@@ -336,17 +339,17 @@ main() {
   trap 'exit 143' TERM
   setup_work
   prepare_jars
-  compile_loadgen
+  loadgen build
   start_nginx
   measure_fast_start
   setup_colors
-  warm_up
+  warm_up_colors
   calibrate_rate
   switch_series socket socket "$(socket_switches)"
   both_colors_running
   SWITCH_MODE=reload
-  script switch.sh "$(live_color)"
-  warm_up
+  run_script switch.sh "$(live_color)"
+  warm_up_colors
   switch_series reload reload
   baseline
   proxy_overhead

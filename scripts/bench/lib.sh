@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # lib.sh — the benchmark's helpers (sourced by scripts/bench.sh): the work directory, nginx, the jars,
-# the load generator, memory sampling, readiness.
+# the load (scripts/loadgen.sh), memory sampling, readiness.
 
 # aot_java: a JDK 24+ for the AOT cache column, or nothing.
 aot_java() {
@@ -33,10 +33,11 @@ free_port() {
   die "${EXIT_FAILED}" "no free TCP port found"
 }
 
-port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+# tcp_reachable HOST PORT: something accepts TCP connections there.
+tcp_reachable() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # ---------------------------------------------------------------------------------------------------
-# the work directory, nginx, the jars, the load generator
+# the work directory, nginx, the jars
 
 setup_work() {
   WORK="$(mktemp -d /tmp/bluegreen-bench.XXXXXX)"
@@ -106,25 +107,17 @@ prepare_jars() {
 
 jar_of() { echo "${WORK}/jars/$1/app.jar"; }
 
-compile_loadgen() {
-  unzip -q -o -j "$(jar_of v1)" 'BOOT-INF/lib/HdrHistogram-*.jar' -d "${WORK}" ||
-    die "${EXIT_FAILED}" "no HdrHistogram in target/app.jar (it comes with micrometer)"
-  LOADGEN_CP="${WORK}/classes:$(echo "${WORK}"/HdrHistogram-*.jar)"
-  javac -nowarn -d "${WORK}/classes" -cp "${LOADGEN_CP}" "${BENCH_DIR}/LoadGen.java" ||
-    die "${EXIT_FAILED}" "compiling ${BENCH_DIR}/LoadGen.java failed"
-  readonly LOADGEN_CP
-}
-
-loadgen() { java -XX:+UseSerialGC -Xmx512m -cp "${LOADGEN_CP}" LoadGen "$@"; }
+# loadgen rate|max|analyze ARGS...: the project's load generator (scripts/loadgen.sh).
+loadgen() { "${SCRIPTS_DIR}/loadgen.sh" "$@"; }
 
 stamp() {
   local line
   while IFS= read -r line; do printf '%s %s\n' "$(epoch_ms)" "${line}"; done
 }
 
-# script NAME ARGS...: runs scripts/NAME with the run's settings; its output, each line stamped with the
-# time it came, goes to DATA/last.log and DATA/scripts.log. Dies when the script fails.
-script() {
+# run_script NAME ARGS...: runs scripts/NAME with the run's settings; its output, each line stamped with
+# the time it came, goes to DATA/last.log and DATA/scripts.log. Dies when the script fails.
+run_script() {
   local name="$1" status=0
   shift
   "${SCRIPTS_DIR}/${name}" "$@" 2>&1 | stamp >"${DATA}/last.log" || status=$?
@@ -135,11 +128,12 @@ script() {
   fi
 }
 
-# deploy LABEL JAR: deploy.sh; remembers the history line under LABEL and the moment of the switch.
-deploy() {
+# deploy_and_record LABEL JAR: scripts/deploy.sh JAR; remembers the history line under LABEL and the
+# moment of the switch.
+deploy_and_record() {
   local label="$1" jar="$2" switched
-  script deploy.sh "${jar}"
-  printf '%s\t%s\n' "${label}" "$(tail -n1 "$(history_file)")" >>"${DATA}/deploys.txt"
+  run_script deploy.sh "${jar}"
+  printf '%s\t%s\n' "${label}" "$(history_last)" >>"${DATA}/deploys.txt"
   switched="$(awk '/==> switching nginx/ { print $1; exit }' "${DATA}/last.log")"
   # shellcheck disable=SC2034 # the moment of the switch, marked on the chart by scripts/bench.sh
   LAST_DEPLOY_SWITCH="${switched:-0}"
@@ -153,7 +147,7 @@ other_jar() {
 }
 
 start_nginx() {
-  script nginx.sh start
+  run_script nginx.sh start
 }
 
 # render_proxy_variants COLOR: two more servers in the run's own nginx, both to COLOR's TCP port:
@@ -186,7 +180,7 @@ server {
     }
 }
 CONF
-  script nginx.sh reload
+  run_script nginx.sh reload
 }
 
 # ---------------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 # report.sh — the benchmark's report and chart (sourced by scripts/bench.sh): REPORT.md from the run's
 # data directory, latency.png with gnuplot (latency.gp).
 
-# stat NAME WINDOW FIELD: a figure of the analysis (window=total|before|switch|deploy|restart|after|steady).
-stat() {
+# series_stat NAME WINDOW FIELD: a figure of the analysis of series NAME
+# (window=total|before|switch|deploy|restart|after|steady).
+series_stat() {
   sed -n "s/^window=$2 .*\\b$3=\\([^ ]*\\).*/\\1/p" "${DATA}/$1.stats" 2>/dev/null | head -n1
 }
 
@@ -73,12 +74,12 @@ load_during() {
 series_row() {
   local window="$1" name row="| $2 |"
   for name in socket reload; do
-    if [[ -z "$(stat "${name}" "${window}" requests)" ]]; then
+    if [[ -z "$(series_stat "${name}" "${window}" requests)" ]]; then
       row+=" - | - | - | - | - |"
       continue
     fi
-    row+=" $(thousands "$(stat "${name}" "${window}" requests)") | $(stat "${name}" "${window}" failed) |"
-    row+=" $(stat "${name}" "${window}" p50_ms) | $(stat "${name}" "${window}" p99_ms) | $(stat "${name}" "${window}" max_ms) |"
+    row+=" $(thousands "$(series_stat "${name}" "${window}" requests)") | $(series_stat "${name}" "${window}" failed) |"
+    row+=" $(series_stat "${name}" "${window}" p50_ms) | $(series_stat "${name}" "${window}" p99_ms) | $(series_stat "${name}" "${window}" max_ms) |"
   done
   echo "${row}"
 }
@@ -120,7 +121,7 @@ EOF
 
 failure_kinds() {
   [[ -f "${DATA}/$1.stats" ]] || { echo "-"; return; }
-  echo "$(stat "$1" total failed_io) I/O errors (connection closed or reset), $(stat "$1" total failed_5xx) 5xx, $(stat "$1" total failed_post) of them POSTs"
+  echo "$(series_stat "$1" total failed_io) I/O errors (connection closed or reset), $(series_stat "$1" total failed_5xx) 5xx, $(series_stat "$1" total failed_post) of them POSTs"
 }
 
 event_rows() {
@@ -159,11 +160,11 @@ EOF
 }
 
 baseline_row() {
-  echo "| $2 | $(thousands "$(stat baseline "$1" requests)") | $(stat baseline "$1" failed) | $(stat baseline "$1" p50_ms) | $(stat baseline "$1" p99_ms) | $(stat baseline "$1" max_ms) |"
+  echo "| $2 | $(thousands "$(series_stat baseline "$1" requests)") | $(series_stat baseline "$1" failed) | $(series_stat baseline "$1" p50_ms) | $(series_stat baseline "$1" p99_ms) | $(series_stat baseline "$1" max_ms) |"
 }
 
 # phase FIELD LINE: a phase's milliseconds from a deploys.jsonl line.
-phase_ms() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p" <<<"$2"; }
+phase_ms() { jq -r --arg phase "$1" '.phases_ms[$phase] // empty' <<<"$2"; }
 
 deploy_section() {
   local label line start ready switch verify drain stop validate prepare
@@ -286,8 +287,8 @@ memory_row() {
 memory_section() {
   local note=" (not measured in this run: --smoke)"
   if [[ -s "${DATA}/lowmem.stats" ]]; then
-    note="; under them the load saw $(stat lowmem total failed) failed of $(thousands "$(stat lowmem total requests)")"
-    note+=" requests, p99 $(stat lowmem steady p99_ms) ms steady"
+    note="; under them the load saw $(series_stat lowmem total failed) failed of $(thousands "$(series_stat lowmem total requests)")"
+    note+=" requests, p99 $(series_stat lowmem steady p99_ms) ms steady"
   fi
   cat <<EOF
 ## Memory under load
@@ -307,10 +308,10 @@ EOF
 
 targets_section() {
   local socket_total socket_failed steady during deploy_ratio bare proxy_ratio aot aot_ratio cds_ratio rss
-  socket_total="$(stat socket total requests)"
-  socket_failed="$(stat socket total failed)"
-  steady="$(stat socket steady p99_ms)"
-  during="$(stat socket switch p99_ms)"
+  socket_total="$(series_stat socket total requests)"
+  socket_failed="$(series_stat socket total failed)"
+  steady="$(series_stat socket steady p99_ms)"
+  during="$(series_stat socket switch p99_ms)"
   bare="$(start_median "$(java_feature "${JAVA_BIN}")" true)"
   deploy_ratio="$(ratio "$(deploy_to_switched_median "under load")" "${bare}")"
   proxy_ratio="$(ratio "$(proxy_median socket-keepalive rps)" "$(proxy_median direct rps)")"

@@ -36,6 +36,15 @@ die() {
   exit "${code}"
 }
 
+# require_tools COMMAND...: commands a script needs besides the deploy tools of tools.tsv (config.sh
+# check_tools), e.g. the demo's javac.
+require_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "${tool}" >/dev/null || die "${EXIT_USAGE}" "${tool} is not installed (needed by ${SCRIPT_NAME})"
+  done
+}
+
 is_color() { [[ "$1" == blue || "$1" == green ]]; }
 other_color() { if [[ "$1" == blue ]]; then echo green; else echo blue; fi; }
 color_port() { if [[ "$1" == blue ]]; then echo "${BLUE_PORT}"; else echo "${GREEN_PORT}"; fi; }

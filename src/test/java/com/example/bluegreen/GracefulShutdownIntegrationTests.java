@@ -1,15 +1,18 @@
 package com.example.bluegreen;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import com.example.bluegreen.support.Browser;
+import com.example.bluegreen.support.HttpConnection;
 import com.example.bluegreen.support.RunningApp;
-import com.example.bluegreen.support.UnixSocketHttp;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.search.Search;
 import org.junit.jupiter.api.Test;
@@ -42,15 +45,22 @@ class GracefulShutdownIntegrationTests {
 	void requestInFlightOnUnixSocketFinishesAndSocketIsRemoved(@TempDir Path dir) throws Exception {
 		Path socket = dir.resolve("run/green.sock");
 		RunningApp app = RunningApp.start("green", "app.socket.path=" + socket);
-		CompletableFuture<String> slow = CompletableFuture
-			.supplyAsync(() -> UnixSocketHttp.get(socket, "/api/slow?ms=3000"));
+		CompletableFuture<HttpConnection.Response> slow = CompletableFuture.supplyAsync(() -> {
+			try (HttpConnection connection = HttpConnection.unix(socket)) {
+				return connection.get("/api/slow?ms=3000", Map.of());
+			}
+			catch (IOException ex) {
+				throw new UncheckedIOException("GET /api/slow over " + socket + " failed", ex);
+			}
+		});
 		awaitRequestInFlight(app);
 
 		app.close();
 
-		String response = slow.get(20, TimeUnit.SECONDS);
-		assertThat(UnixSocketHttp.status(response)).isEqualTo(200);
-		assertThat(response).contains("X-App-Color: green", "\"ms\":3000");
+		HttpConnection.Response response = slow.get(20, TimeUnit.SECONDS);
+		assertThat(response.status()).isEqualTo(200);
+		assertThat(response.header("X-App-Color")).isEqualTo("green");
+		assertThat(response.body()).contains("\"ms\":3000");
 		assertThat(Files.exists(socket)).as("socket file removed on shutdown").isFalse();
 	}
 

@@ -20,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The benchmark's short run, {@code scripts/bench.sh --smoke}: it still runs end to end against the real
  * app, nginx and scripts, and writes its report and chart (into a temp directory, not over the committed
- * bench/). Only what it produces is asserted, never a timing: the machine is shared.
+ * docs/benchmark/). Only what it produces is asserted, never a timing: the machine is shared.
  */
 class BenchSmokeIntegrationTests {
 

@@ -51,9 +51,8 @@ class ApiBadInputIntegrationTests {
 	}
 
 	@Test
-	void chunkedBodyOverTheLimitIs413ProblemAsSoonAsItIsCounted() {
-		RawHttp.Response response = RawHttp.postChunked(app.port(), "/api/orders", "application/json",
-				padded(ORDER, 4 * LIMIT), 1000);
+	void chunkedBodyOverTheLimitIs413ProblemAsSoonAsItIsCounted() throws IOException {
+		HttpConnection.Response response = postChunked(padded(ORDER, 4 * LIMIT), 1000);
 
 		assertThat(response.status()).isEqualTo(413);
 		assertThat(response.header("Content-Type")).isEqualTo("application/problem+json");
@@ -71,9 +70,8 @@ class ApiBadInputIntegrationTests {
 	}
 
 	@Test
-	void chunkedBodyWithinTheLimitIsReadWhole() {
-		RawHttp.Response response = RawHttp.postChunked(app.port(), "/api/orders", "application/json",
-				padded(ORDER, LIMIT), 700);
+	void chunkedBodyWithinTheLimitIsReadWhole() throws IOException {
+		HttpConnection.Response response = postChunked(padded(ORDER, LIMIT), 700);
 
 		assertThat(response.status()).as("the order was parsed to its end: quantity 0 is invalid").isEqualTo(400);
 		assertThat(response.header("Content-Type")).isEqualTo("application/problem+json");
@@ -159,6 +157,13 @@ class ApiBadInputIntegrationTests {
 			assertThat(response.status()).isEqualTo(400);
 			assertThat(response.header("Content-Type")).isEqualTo("application/problem+json");
 			Tools.assertRevealsNoInternals(response.body());
+		}
+	}
+
+	/** A JSON body in chunks, without Content-Length. */
+	private static HttpConnection.Response postChunked(String json, int chunkSize) throws IOException {
+		try (HttpConnection connection = new HttpConnection("127.0.0.1", app.port())) {
+			return connection.postChunked("/api/orders", "application/json", json, chunkSize);
 		}
 	}
 

@@ -35,7 +35,6 @@ import com.example.bluegreen.support.DeployHarness;
 import com.example.bluegreen.support.HttpConnection;
 import com.example.bluegreen.support.ScriptProcess;
 import com.example.bluegreen.support.TestJars;
-import com.example.bluegreen.support.UnixSocketHttp;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -147,13 +146,14 @@ class NginxSecurityIntegrationTests {
 
 	@ParameterizedTest
 	@MethodSource("actuatorPaths")
-	void actuatorIsNotServedOnTheUnixSocket(String path) {
+	void actuatorIsNotServedOnTheUnixSocket(String path) throws IOException {
 		Path socket = harness.appHome().resolve("run/" + live + ".sock");
-		String response = UnixSocketHttp.get(socket, path);
-		int status = UnixSocketHttp.status(response);
+		try (HttpConnection connection = HttpConnection.unix(socket)) {
+			HttpConnection.Response response = connection.get(path, Map.of());
 
-		assertThat(status).as("GET %s over %s:%n%s", path, socket, response).isIn(400, 404);
-		assertThat(response).doesNotContain("\"status\":\"UP\"", "\"components\"", "# HELP", "\"build\"");
+			assertThat(response.status()).as("GET %s over %s:%n%s", path, socket, response).isIn(400, 404);
+			assertThat(response.body()).doesNotContain("\"status\":\"UP\"", "\"components\"", "# HELP", "\"build\"");
+		}
 	}
 
 	@Test
@@ -268,8 +268,10 @@ class NginxSecurityIntegrationTests {
 	void bodyOverTheAppLimitIs413ProblemFromTheAppThroughNginx() throws IOException {
 		String body = ApiBadInputIntegrationTests.padded("{\"item\":\"book\",\"quantity\":1}", 20 * 1024);
 		HttpConnection.Response declared = post("/api/orders", body);
-		RawHttp.Response chunked = RawHttp.postChunked(harness.publicPort(), "/api/orders", "application/json", body,
-				1000);
+		HttpConnection.Response chunked;
+		try (HttpConnection connection = new HttpConnection("127.0.0.1", harness.publicPort())) {
+			chunked = connection.postChunked("/api/orders", "application/json", body, 1000);
+		}
 
 		assertThat(declared.status()).isEqualTo(413);
 		assertThat(declared.header("Content-Type")).isEqualTo("application/problem+json");

@@ -1,15 +1,17 @@
 package com.example.bluegreen.socket;
 
+import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.Map;
 import java.util.Set;
 
+import com.example.bluegreen.support.HttpConnection;
 import com.example.bluegreen.support.RunningApp;
-import com.example.bluegreen.support.UnixSocketHttp;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,14 +22,16 @@ import static org.assertj.core.api.Assertions.assertThatException;
 class UnixSocketIntegrationTests {
 
 	@Test
-	void requestOverUnixSocketIsServedAlongsideTcp(@TempDir Path dir) {
+	void requestOverUnixSocketIsServedAlongsideTcp(@TempDir Path dir) throws IOException {
 		Path socket = dir.resolve("blue.sock");
-		try (RunningApp app = RunningApp.start("blue", "app.socket.path=" + socket)) {
-			String response = UnixSocketHttp.get(socket, "/api/version");
+		try (RunningApp app = RunningApp.start("blue", "app.socket.path=" + socket);
+				HttpConnection connection = HttpConnection.unix(socket)) {
+			HttpConnection.Response response = connection.get("/api/version", Map.of());
 
-			assertThat(UnixSocketHttp.status(response)).isEqualTo(200);
-			assertThat(response).contains("X-App-Color: blue", "\"color\":\"blue\"");
-			assertThat(UnixSocketHttp.status(UnixSocketHttp.get(socket, "/hash/abc"))).isEqualTo(200);
+			assertThat(response.status()).isEqualTo(200);
+			assertThat(response.header("X-App-Color")).isEqualTo("blue");
+			assertThat(response.body()).contains("\"color\":\"blue\"");
+			assertThat(connection.get("/hash/abc", Map.of()).status()).as("the same keep-alive connection").isEqualTo(200);
 		}
 	}
 
@@ -48,8 +52,9 @@ class UnixSocketIntegrationTests {
 		}
 		assertThat(Files.exists(socket)).isTrue();
 
-		try (RunningApp app = RunningApp.start("green", "app.socket.path=" + socket)) {
-			assertThat(UnixSocketHttp.status(UnixSocketHttp.get(socket, "/api/version"))).isEqualTo(200);
+		try (RunningApp app = RunningApp.start("green", "app.socket.path=" + socket);
+				HttpConnection connection = HttpConnection.unix(socket)) {
+			assertThat(connection.get("/api/version", Map.of()).status()).isEqualTo(200);
 		}
 	}
 
@@ -66,11 +71,12 @@ class UnixSocketIntegrationTests {
 	}
 
 	@Test
-	void actuatorIsNotServedOnUnixSocket(@TempDir Path dir) {
+	void actuatorIsNotServedOnUnixSocket(@TempDir Path dir) throws IOException {
 		Path socket = dir.resolve("blue.sock");
-		try (RunningApp app = RunningApp.start("blue", "app.socket.path=" + socket)) {
-			assertThat(UnixSocketHttp.status(UnixSocketHttp.get(socket, "/actuator/health"))).isEqualTo(404);
-			assertThat(UnixSocketHttp.status(UnixSocketHttp.get(socket, "/actuator/info"))).isEqualTo(404);
+		try (RunningApp app = RunningApp.start("blue", "app.socket.path=" + socket);
+				HttpConnection connection = HttpConnection.unix(socket)) {
+			assertThat(connection.get("/actuator/health", Map.of()).status()).isEqualTo(404);
+			assertThat(connection.get("/actuator/info", Map.of()).status()).isEqualTo(404);
 		}
 	}
 
