@@ -235,7 +235,7 @@ class DeployHardeningIntegrationTests {
 
 	@Test
 	void secretsReachTheColorsOnlyThroughTheirEnvironmentFile() throws Exception {
-		String secret = "s3cr3t-" + UUID.randomUUID();
+		String secret = "marker-" + UUID.randomUUID();
 		Path appEnv = harness.appHome().resolve("app.env");
 		Files.writeString(appEnv, "# the app's secrets\nAPP_TEST_SECRET=" + secret + "\nSPRING_RABBITMQ_PASSWORD=guest\n");
 		Files.setPosixFilePermissions(appEnv, PosixFilePermissions.fromString("rw-------"));
