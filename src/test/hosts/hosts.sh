@@ -6,8 +6,8 @@
 # Machine side (all of it removed by `down-all`):
 #   /var/cache/bluegreen-test-hosts/images/KEY   the base image, KEY = hash of image.sh + packages.list
 #   /var/cache/bluegreen-test-hosts/debs         downloaded .debs, reused by the next image build
-#   /var/lib/bluegreen-test-hosts/hosts/NAME     a host's root: an overlay on the image (or a snapshot)
-#   /var/lib/bluegreen-test-hosts/snapshots/SNAP a stopped host's changes, to start other hosts from
+#   /var/lib/bluegreen-test-hosts/hosts/NAME     a host's root: a copy of the image (or of a snapshot)
+#   /var/lib/bluegreen-test-hosts/snapshots/SNAP a stopped host's root, to start other hosts from
 #   /run/bluegreen-test-hosts                    the run: SSH key and config, pids, logs, services.env
 #   bridge bgh0 (SUBNET.1/24), netns + veth bgh-NAME per host, relays SUBNET.1:6379/5672 -> loopback,
 #   a RabbitMQ user of the run.
@@ -83,8 +83,6 @@ check_tools() {
 }
 
 check_kernel() {
-  grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
-    die "the kernel has no overlay filesystem (module overlay); booted test hosts need it"
   local probe="${PREFIX}probe$$"
   ip netns add "${probe}" 2>/dev/null ||
     die "cannot create a network namespace (ip netns add): the kernel or the container refuses"
@@ -147,12 +145,11 @@ image_path() {
   printf '%s\n' "${image}"
 }
 
-# prune_images KEY: other keys are images of an older recipe; those no host root is mounted on go.
+# prune_images KEY: other keys are images of an older recipe (hosts are copies: none depends on them).
 prune_images() {
   local dir
   for dir in "${CACHE_DIR}"/images/*; do
-    [[ -d "${dir}" && "${dir}" != "${CACHE_DIR}/images/$1" ]] || continue
-    grep -qF "${dir}" /proc/mounts || remove_tree "${dir}"
+    [[ -d "${dir}" && "${dir}" != "${CACHE_DIR}/images/$1" ]] && remove_tree "${dir}"
   done
   return 0
 }
@@ -276,24 +273,22 @@ allocate() {
   die "no free address left in ${SUBNET}.0/24"
 }
 
-# lower_dirs SNAPSHOT: the overlay lower dirs of a snapshot (its layer, then what it was made on).
-lower_dirs() {
-  local snap="${DATA_DIR}/snapshots/$1"
-  [[ -f "${snap}/lower" ]] || die "no snapshot named $1"
-  printf '%s:%s\n' "${snap}/layer" "$(<"${snap}/lower")"
+snapshot_root() {
+  local root="${DATA_DIR}/snapshots/$1/root"
+  [[ -d "${root}" ]] || die "no snapshot named $1"
+  printf '%s\n' "${root}"
 }
 
-# root_setup NAME LOWER: the host's root, an overlay (its changes in upper/) on LOWER; then what makes
-# the host itself: hostname, SSH host key, the run's authorized key.
+# root_setup NAME SOURCE: the host's root, a copy of SOURCE (reflinks where the filesystem has them; an
+# overlayfs root was seen failing dbus-daemon's inotify watches); then what makes the host itself:
+# hostname, SSH host key, the run's authorized key.
 root_setup() {
-  local name="$1" lower="$2" data root
+  local name="$1" source="$2" data root
   data="$(host_data_dir "${name}")"
   root="${data}/root"
   remove_tree "${data}"
-  mkdir -p "${data}/upper" "${data}/work" "${root}"
-  printf '%s\n' "${lower}" >"${data}/lower"
-  mount -t overlay overlay -o "lowerdir=${lower},upperdir=${data}/upper,workdir=${data}/work" "${root}" ||
-    die "cannot mount the overlay root of ${name} (kernel overlayfs)"
+  mkdir -p "${data}"
+  cp -a --reflink=auto "${source}" "${root}"
   printf '%s\n' "${name}" >"${root}/etc/hostname"
   printf '127.0.0.1 localhost\n127.0.1.1 %s\n::1 localhost ip6-localhost ip6-loopback\n' "${name}" >"${root}/etc/hosts"
   rm -f "${root}"/etc/ssh/ssh_host_*
@@ -335,12 +330,49 @@ netns_remove() {
   ip netns delete "${ns}" 2>/dev/null || true
 }
 
+# The cgroup trees systemd-nspawn --keep-unit uses: the named systemd one and the unified one (hybrid
+# layout), or the unified one alone.
+cgroup_dirs() {
+  local hierarchy
+  for hierarchy in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do
+    [[ -f "${hierarchy}/cgroup.procs" ]] && printf '%s/bluegreen-test-hosts/%s\n' "${hierarchy}" "$1"
+  done
+  return 0
+}
+
+# cgroup_enter NAME: the calling process moves into a cgroup of the host's own. Each host's systemd
+# manages the cgroup it starts in; two hosts sharing one would move each other's services around.
+cgroup_enter() {
+  local dir
+  for dir in $(cgroup_dirs "$1"); do
+    mkdir -p "${dir}"
+    printf '%s\n' "${BASHPID}" >"${dir}/cgroup.procs"
+  done
+}
+
+cgroup_pids() {
+  local dir
+  for dir in $(cgroup_dirs "$1"); do
+    [[ -d "${dir}" ]] && find "${dir}" -name cgroup.procs -exec cat {} +
+  done
+  return 0
+}
+
+cgroup_remove() {
+  local dir
+  for dir in $(cgroup_dirs "$1"); do
+    [[ -d "${dir}" ]] && find "${dir}" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+  return 0
+}
+
 # supervise NAME: runs detached for the host's lifetime: boots it, and boots it again (same root) when
 # it reboots; ends when the host powers off or is stopped.
 cmd_supervise() {
   local name="$1" dir root rc boots=0
   dir="$(host_run_dir "${name}")"
   root="$(host_data_dir "${name}")/root"
+  cgroup_enter "${name}"
   while :; do
     boots=$((boots + 1))
     printf '%s\n' "${boots}" >"${dir}/boots"
@@ -382,11 +414,21 @@ wait_running() {
     sleep 0.2
   done
   ssh_ms=$(($(now_ms) - started))
-  state="$(host_ssh "${name}" timeout "$(((deadline - $(now_ms)) / 1000 + 1))" systemctl is-system-running --wait 2>/dev/null)" || true
-  [[ "${state}" == running ]] ||
-    die "${name} is '${state:-unknown}', not running; failed units: $(host_ssh "${name}" systemctl --failed --plain --no-legend 2>/dev/null | cut -d' ' -f1 | tr '\n' ' ')"
+  # Polled: `is-system-running --wait` was seen hanging past the end of the boot in these hosts.
+  while :; do
+    state="$(host_ssh "${name}" systemctl is-system-running 2>/dev/null)" || true
+    case "${state}" in
+      running) break ;;
+      initializing | starting | "") ;;
+      *) die "${name} is ${state}, not running; failed units: $(failed_units "${name}")" ;;
+    esac
+    (($(now_ms) < deadline)) || die "${name} is ${state:-unknown}, not running after ${BOOT_TIMEOUT} s; jobs: $(host_ssh "${name}" systemctl list-jobs --plain --no-legend 2>/dev/null | tr '\n' ' ')"
+    sleep 0.2
+  done
   log "${name} is running at $(host_address "${name}"): sshd after ${ssh_ms} ms, running after $(($(now_ms) - started)) ms"
 }
+
+failed_units() { host_ssh "$1" systemctl --failed --plain --no-legend 2>/dev/null | cut -d' ' -f1 | tr '\n' ' '; }
 
 console_tail() { tail -n 3 "$(host_run_dir "$1")/console.log" 2>/dev/null | tr '\n' ' '; }
 
@@ -427,11 +469,10 @@ stop() {
       wait_until 10 not supervisor_alive "${name}" || kill -KILL "$(pid_of "${name}" supervisor)" 2>/dev/null
     fi
   fi
-  # Whatever still runs in the host's namespace (nothing, after a clean poweroff), by pid.
-  if [[ -e "/run/netns/${PREFIX}${name}" ]]; then
-    mapfile -t ns_pids < <(ip netns pids "${PREFIX}${name}" 2>/dev/null)
-    ((${#ns_pids[@]} == 0)) || kill -KILL "${ns_pids[@]}" 2>/dev/null || true
-  fi
+  # Whatever still runs in the host's cgroup or namespace (nothing, after a clean poweroff), by pid.
+  mapfile -t ns_pids < <(cgroup_pids "${name}"
+    [[ -e "/run/netns/${PREFIX}${name}" ]] && ip netns pids "${PREFIX}${name}" 2>/dev/null)
+  ((${#ns_pids[@]} == 0)) || kill -KILL "${ns_pids[@]}" 2>/dev/null || true
 }
 
 cmd_up() {
@@ -445,26 +486,26 @@ cmd_up() {
   check_tools
   check_kernel
   if [[ -n "${from}" ]]; then
-    lower="$(lower_dirs "${from}")"
+    lower="$(snapshot_root "${from}")"
   else
     lower="$(image_path)"
   fi
   started="$(now_ms)"
+  with_run_lock run_setup
   with_run_lock allocate "${name}"
   # From here on, a failed start leaves nothing behind.
   trap 'up_failed "${name}"' EXIT
-  with_run_lock host_setup "${name}" "${lower}"
+  root_setup "${name}" "${lower}"
+  with_run_lock host_network "${name}"
   boot "${name}"
   wait_running "${name}" "${started}"
   trap - EXIT
 }
 
-# host_setup NAME LOWER: under the run lock: the run's shared parts, then the host's root and network.
-host_setup() {
-  local name="$1" lower="$2" address
-  run_setup
+# host_network NAME: under the run lock: the host's SSH entries, namespace and veth on the bridge.
+host_network() {
+  local name="$1" address
   address="$(host_address "${name}")"
-  root_setup "${name}" "${lower}"
   known_host_add "${name}" "${address}"
   netns_setup "${name}" "${address}"
 }
@@ -513,14 +554,12 @@ cmd_snapshot() {
   stop "${name}"
   mkdir -p "${DATA_DIR}/snapshots"
   tmp="$(mktemp -d "${DATA_DIR}/snapshots/.${snap}.XXXXXX")"
-  # The layer keeps overlayfs's whiteouts and xattrs (cp -a), so it can be a lower dir itself.
-  cp -a "${data}/upper" "${tmp}/layer"
-  cp "${data}/lower" "${tmp}/lower"
+  cp -a --reflink=auto "${data}/root" "${tmp}/root"
   # Hosts started from it get a machine id and an SSH host key of their own.
-  rm -f "${tmp}"/layer/etc/ssh/ssh_host_*
-  [[ -f "${tmp}/layer/etc/machine-id" ]] && : >"${tmp}/layer/etc/machine-id"
+  rm -f "${tmp}"/root/etc/ssh/ssh_host_*
+  : >"${tmp}/root/etc/machine-id"
   mv -T "${tmp}" "${dir}"
-  log "snapshot ${snap} of ${name}: $(du -sh "${dir}/layer" | cut -f1) of changes"
+  log "snapshot ${snap} of ${name} taken"
   boot "${name}"
   wait_running "${name}" "${started}"
 }
@@ -544,6 +583,7 @@ host_remove() {
 host_teardown() {
   local name="$1"
   netns_remove "${name}"
+  cgroup_remove "${name}"
   remove_tree "$(host_data_dir "${name}")"
   known_host_remove "${name}"
   rm -rf "$(host_run_dir "${name}")"
@@ -575,6 +615,10 @@ cmd_down_all() {
     rabbitmqctl -q delete_user "${RABBITMQ_USER}" >/dev/null 2>&1 || warn "could not delete the RabbitMQ user ${RABBITMQ_USER}"
   fi
   ip link delete "${BRIDGE}" 2>/dev/null || true
+  local dir
+  for dir in $(cgroup_dirs ""); do
+    [[ -d "${dir}" ]] && rmdir "${dir}" 2>/dev/null
+  done
   rm -rf "${RUN_DIR}"
 }
 
