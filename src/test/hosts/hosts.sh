@@ -405,8 +405,7 @@ host_ssh() {
 
 # wait_running NAME STARTED_MS: bounded wait for sshd, then for systemd's `running`; says how long each took.
 wait_running() {
-  local name="$1" started="$2" dir deadline state ssh_ms
-  dir="$(host_run_dir "${name}")"
+  local name="$1" started="$2" deadline state ssh_ms
   deadline=$((started + BOOT_TIMEOUT * 1000))
   until host_ssh "${name}" true 2>/dev/null; do
     supervisor_alive "${name}" || die "${name} stopped while booting: $(console_tail "${name}")"
@@ -414,7 +413,7 @@ wait_running() {
     sleep 0.2
   done
   ssh_ms=$(($(now_ms) - started))
-  # Polled: `is-system-running --wait` was seen hanging past the end of the boot in these hosts.
+  # Polled (not `is-system-running --wait`), so that a boot stuck in `starting` ends with its pending jobs.
   while :; do
     state="$(host_ssh "${name}" systemctl is-system-running 2>/dev/null)" || true
     case "${state}" in
