@@ -20,7 +20,7 @@ class ShellcheckTests {
 	@Test
 	void everyScriptPassesShellcheck() throws IOException {
 		List<String> scripts = bashScripts();
-		assertThat(scripts).contains("scripts/deploy.sh", "scripts/lib/common.sh", ".ci/run");
+		assertThat(scripts).contains("scripts/deploy.sh", "scripts/lib/common.sh", ".ci/run", "src/test/hosts/hosts.sh");
 		Path shellcheck = Stream.of("/usr/bin/shellcheck", "/usr/local/bin/shellcheck")
 			.map(Path::of)
 			.filter(Files::isExecutable)
@@ -37,10 +37,10 @@ class ShellcheckTests {
 			.isEmpty();
 	}
 
-	/** Files under scripts/ and .ci/ that are bash: a bash shebang or a shellcheck shell=bash directive. */
+	/** Files under scripts/, .ci/ and src/test/hosts/ that are bash: a bash shebang or a shellcheck shell=bash directive. */
 	private static List<String> bashScripts() throws IOException {
 		List<String> scripts = new ArrayList<>();
-		for (String dir : List.of("scripts", ".ci")) {
+		for (String dir : List.of("scripts", ".ci", "src/test/hosts")) {
 			try (Stream<Path> files = Files.walk(Path.of(dir))) {
 				for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
 					String first = Files.readAllLines(file).stream().findFirst().orElse("");
