@@ -16,6 +16,7 @@ set -Eeuo pipefail
 HOSTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly HOSTS_DIR
 readonly SELF="${HOSTS_DIR}/hosts.sh"
+readonly TOOLS_LIST="${HOSTS_DIR}/../../../scripts/lib/tools.tsv"
 readonly SCRIPT_NAME="hosts.sh"
 readonly CACHE_DIR="${BOOTED_HOSTS_CACHE_DIR:-/var/cache/bluegreen-test-hosts}"
 readonly DATA_DIR="${BOOTED_HOSTS_DATA_DIR:-/var/lib/bluegreen-test-hosts}"
@@ -60,26 +61,15 @@ now_ms() { date +%s%3N; }
 
 # ---- prerequisites -------------------------------------------------------------------------------
 
-# need TOOL PACKAGE: fail naming the Debian package when TOOL is missing.
-need() {
-  command -v "$1" >/dev/null 2>&1 || [[ -x "$1" ]] ||
-    die "$1 is missing (Debian package: $2); booted test hosts need it"
-}
-
+# check_tools: root, and the "hosts" tools of scripts/lib/tools.tsv (the one list, which .ci/run
+# installs); one line naming the Debian package of the first one missing.
 check_tools() {
+  local tool package
   [[ "${EUID}" -eq 0 ]] || die "booted test hosts need root (network namespaces, systemd-nspawn); run as root or skip them with -Dbooted-hosts.skip=true"
-  need debootstrap debootstrap
-  [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] ||
-    die "/usr/share/keyrings/debian-archive-keyring.gpg is missing (Debian package: debian-archive-keyring)"
-  need systemd-nspawn systemd-container
-  need ip iproute2
-  need ssh openssh-client
-  need ssh-keygen openssh-client
-  need socat socat
-  need flock util-linux
-  need setsid util-linux
-  need mount mount
-  need rabbitmqctl rabbitmq-server
+  while read -r tool package; do
+    command -v "${tool}" >/dev/null 2>&1 || [[ -e "${tool}" ]] ||
+      die "${tool} is missing (Debian package: ${package}); booted test hosts need it"
+  done < <(awk -F '\t' '!/^#/ && $3 == "hosts" { print $1 " " $2 }' "${TOOLS_LIST}")
 }
 
 check_kernel() {
