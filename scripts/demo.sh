@@ -77,6 +77,7 @@ print_demo_report() {
 
 main() {
   [[ $# -eq 0 ]] || { usage; exit "${EXIT_USAGE}"; }
+  "${SCRIPTS_DIR}/setup.sh" deploy server services
   check_tools
   require_tools java javac
   load_config

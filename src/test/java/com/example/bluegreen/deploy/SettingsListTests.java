@@ -53,11 +53,14 @@ class SettingsListTests {
 	}
 
 	@Test
-	void ciInstallsTheToolsListAndTheReadmeNamesEveryPackage() throws IOException {
+	void ciRunsTheReadmesTestCommandWhichInstallsTheToolsListAndTheReadmeNamesEveryPackage() throws IOException {
 		String ci = Files.readString(REPOSITORY.resolve(".ci/run"));
 		String readme = Files.readString(REPOSITORY.resolve("README.md"));
 
-		assertThat(ci).contains("scripts/lib/tools.tsv");
+		assertThat(readme.lines().limit(15)).anySatisfy((line) -> assertThat(line).startsWith("scripts/test.sh"));
+		assertThat(ci).contains("scripts/test.sh");
+		assertThat(Files.readString(REPOSITORY.resolve("scripts/test.sh"))).contains("scripts/setup.sh", "./mvnw -B verify");
+		assertThat(Files.readString(REPOSITORY.resolve("scripts/setup.sh"))).contains("scripts/lib/tools.tsv");
 		for (List<String> tool : tools()) {
 			assertThat(readme).as("README names the package of %s", tool.get(0)).contains(tool.get(1));
 		}
