@@ -235,18 +235,18 @@ class DeployHardeningIntegrationTests {
 
 	@Test
 	void secretsReachTheColorsOnlyThroughTheirEnvironmentFile() throws Exception {
-		String secret = "marker-" + UUID.randomUUID();
+		String marker = "marker-" + UUID.randomUUID();
 		Path appEnv = harness.appHome().resolve("app.env");
-		Files.writeString(appEnv, "# the app's secrets\nAPP_TEST_SECRET=" + secret + "\nSPRING_RABBITMQ_PASSWORD=guest\n");
+		Files.writeString(appEnv, "# the app's secrets\nAPP_TEST_SECRET=" + marker + "\nSPRING_RABBITMQ_PASSWORD=guest\n");
 		Files.setPosixFilePermissions(appEnv, PosixFilePermissions.fromString("rw-------"));
 		try {
 			ScriptProcess.Result deploy = harness.run(Map.of("TRACE", "1"), "deploy.sh", TestJars.next().toString());
 			assertThat(deploy.exitCode()).as("%s", deploy).isZero();
 			String live = harness.liveColor();
 			long pid = harness.pid(live);
-			assertThat(deploy.output()).as("TRACE=1 output").doesNotContain(secret);
-			assertThat(Files.readString(Path.of("/proc/" + pid + "/cmdline"))).doesNotContain(secret, "guest");
-			assertThat(new String(Files.readAllBytes(Path.of("/proc/" + pid + "/environ")))).contains("APP_TEST_SECRET=" + secret);
+			assertThat(deploy.output()).as("TRACE=1 output").doesNotContain(marker);
+			assertThat(Files.readString(Path.of("/proc/" + pid + "/cmdline"))).doesNotContain(marker, "guest");
+			assertThat(new String(Files.readAllBytes(Path.of("/proc/" + pid + "/environ")))).contains("APP_TEST_SECRET=" + marker);
 			Path colorEnv = harness.appHome().resolve("run/" + live + ".env");
 			assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(colorEnv))).isEqualTo("rw-------");
 
