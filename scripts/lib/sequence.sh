@@ -118,13 +118,13 @@ on_signal() {
   trap '' INT TERM HUP PIPE
   trap - EXIT
   set +e
-  if [[ "${signal}" == HUP || "${signal}" == PIPE ]]; then
+  if [[ ("${signal}" == HUP || "${signal}" == PIPE) && -n "${LOG_DIR:-}" ]]; then
     exec >>"${LOG_DIR}/deploy.log" 2>&1
   fi
   [[ -n "${PHASE}" ]] || exit "${EXIT_FAILED}"
   case "${PHASE}" in
     validate | prepare | start | ready) fail_before_switch "interrupted by ${cause} in phase ${PHASE}" ;;
-    switch | verify | bake) fail_after_switch "interrupted by ${cause} in phase ${PHASE}, before its checks passed" ;;
+    switch | verify | bake | abort) fail_after_switch "interrupted by ${cause} in phase ${PHASE}, before its checks passed" ;;
     *)
       message="interrupted by ${cause} in phase ${PHASE}: the checks had passed; the next deploy.sh, switch.sh, rollback.sh, stop.sh or status.sh --repair finishes it"
       PHASE=""
