@@ -24,8 +24,6 @@ first version serving on http://localhost:PUBLIC_PORT/ (default 8080), from blue
 USAGE
 }
 
-# tcp_reachable HOST PORT: something accepts TCP connections there.
-tcp_reachable() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 check_services() {
   local redis_host="${SPRING_DATA_REDIS_HOST:-localhost}" redis_port="${SPRING_DATA_REDIS_PORT:-6379}"

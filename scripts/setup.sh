@@ -51,12 +51,10 @@ install_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
 }
 
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 # wait_listening NAME PORT: at most 60 s for the service to answer.
 wait_listening() {
   local deadline=$((SECONDS + 60))
-  until listening "$2"; do
+  until tcp_reachable 127.0.0.1 "$2"; do
     ((SECONDS < deadline)) || die "${EXIT_FAILED}" "$1 did not come up on port $2 within 60 s"
     sleep 0.5
   done
@@ -64,14 +62,14 @@ wait_listening() {
 
 # start_services: Redis (keeping nothing on disk) and RabbitMQ, each only when its port does not answer.
 start_services() {
-  if ! listening "${REDIS_PORT}"; then
+  if ! tcp_reachable 127.0.0.1 "${REDIS_PORT}"; then
     log "starting Redis on 127.0.0.1:${REDIS_PORT}"
     as_root mkdir -p /var/lib/redis /var/log/redis
     as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "${REDIS_PORT}" --save "" --appendonly no \
       --dir /var/lib/redis --logfile /var/log/redis/bluegreen.log
     wait_listening Redis "${REDIS_PORT}"
   fi
-  if ! listening "${RABBITMQ_PORT}"; then
+  if ! tcp_reachable 127.0.0.1 "${RABBITMQ_PORT}"; then
     log "starting RabbitMQ on 127.0.0.1:${RABBITMQ_PORT}"
     as_root rabbitmq-server -detached
     wait_listening RabbitMQ "${RABBITMQ_PORT}"

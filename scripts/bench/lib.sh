@@ -33,8 +33,6 @@ free_port() {
   die "${EXIT_FAILED}" "no free TCP port found"
 }
 
-# tcp_reachable HOST PORT: something accepts TCP connections there.
-tcp_reachable() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # ---------------------------------------------------------------------------------------------------
 # the work directory, nginx, the jars

@@ -45,6 +45,9 @@ require_tools() {
   done
 }
 
+# tcp_reachable HOST PORT: something accepts TCP connections there.
+tcp_reachable() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
 is_color() { [[ "$1" == blue || "$1" == green ]]; }
 other_color() { if [[ "$1" == blue ]]; then echo green; else echo blue; fi; }
 color_port() { if [[ "$1" == blue ]]; then echo "${BLUE_PORT}"; else echo "${GREEN_PORT}"; fi; }
