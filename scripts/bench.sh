@@ -6,12 +6,8 @@
 # goes to 127.0.0.1 only.
 set -Eeuo pipefail
 
-# shellcheck source=scripts/lib/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-# shellcheck source=scripts/lib/config.sh
-source "${SCRIPTS_DIR}/lib/config.sh"
 # shellcheck source=scripts/lib/sequence.sh
-source "${SCRIPTS_DIR}/lib/sequence.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/sequence.sh"
 # shellcheck source=scripts/bench/lib.sh
 source "${SCRIPTS_DIR}/bench/lib.sh"
 # shellcheck source=scripts/bench/report.sh

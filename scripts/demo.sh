@@ -3,12 +3,8 @@
 # deploys green, then blue again, and prints what the load saw.
 set -Eeuo pipefail
 
-# shellcheck source=scripts/lib/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-# shellcheck source=scripts/lib/config.sh
-source "${SCRIPTS_DIR}/lib/config.sh"
 # shellcheck source=scripts/lib/sequence.sh
-source "${SCRIPTS_DIR}/lib/sequence.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/sequence.sh"
 
 readonly LOAD_CONNECTIONS=16
 # Well below what a small machine serves while a deploy starts a second JVM next to it.

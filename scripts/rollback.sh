@@ -3,12 +3,8 @@
 # (KEEP_OLD=true), else a deploy of the previous release.
 set -Eeuo pipefail
 
-# shellcheck source=scripts/lib/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-# shellcheck source=scripts/lib/config.sh
-source "${SCRIPTS_DIR}/lib/config.sh"
 # shellcheck source=scripts/lib/sequence.sh
-source "${SCRIPTS_DIR}/lib/sequence.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/sequence.sh"
 
 usage() {
   cat >&2 <<'USAGE'

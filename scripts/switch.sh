@@ -2,12 +2,8 @@
 # switch.sh — point nginx at a color (default: the idle one) after checking that it is ready.
 set -Eeuo pipefail
 
-# shellcheck source=scripts/lib/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-# shellcheck source=scripts/lib/config.sh
-source "${SCRIPTS_DIR}/lib/config.sh"
 # shellcheck source=scripts/lib/sequence.sh
-source "${SCRIPTS_DIR}/lib/sequence.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/sequence.sh"
 
 usage() {
   cat >&2 <<'USAGE'

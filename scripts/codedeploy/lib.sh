@@ -21,12 +21,8 @@ readonly DEFAULT_APP_HOME=/opt/app
 # The agent's limit for the scripts of one lifecycle event.
 readonly MAX_HOOK_TIMEOUT=3600
 
-# shellcheck source=scripts/lib/common.sh
-source "${REVISION_ROOT}/scripts/lib/common.sh"
-# shellcheck source=scripts/lib/config.sh
-source "${SCRIPTS_DIR}/lib/config.sh"
 # shellcheck source=scripts/lib/sequence.sh
-source "${SCRIPTS_DIR}/lib/sequence.sh"
+source "${REVISION_ROOT}/scripts/lib/sequence.sh"
 
 # hook_log MESSAGE: one progress line naming the lifecycle event and CodeDeploy's deployment id.
 hook_log() { log "${LIFECYCLE_EVENT:-${SCRIPT_NAME}}${DEPLOYMENT_ID:+ (${DEPLOYMENT_ID})}: $*"; }

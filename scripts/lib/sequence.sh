@@ -6,6 +6,10 @@
 # and, between steps, in the journal.
 
 # What the sequence is made of, one concern each.
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=scripts/lib/config.sh
+source "${SCRIPTS_DIR}/lib/config.sh"
 # shellcheck source=scripts/lib/proc.sh
 source "${SCRIPTS_DIR}/lib/proc.sh"
 # shellcheck source=scripts/lib/health.sh
