@@ -141,7 +141,7 @@ start_once() {
   pid="$(start_color blue "$(release_jar "${release}")" "bench-start")"
   await_ready blue "${pid}" || die "${EXIT_FAILED}" "blue did not get ready (JDK ${jdk}, FAST_START=${FAST_START}): $(log_file blue)"
   ready=$(($(epoch_ms) - from))
-  jvm="$(sed -n 's/.*Started .* in [0-9.]* seconds (process running for \([0-9.]*\)).*/\1/p' "$(log_file blue)" | head -n1)"
+  jvm="$(sed -n 's/.*Started .* in [0-9.]* seconds (process running for \([0-9.]*\)).*/\1/p' "$(log_file blue)" | head -n1)" || true
   mapped="$(archive_in_use "${pid}")"
   stop_color blue
   echo "${jdk} ${FAST_START} ${ready} ${jvm:--} ${mapped:+yes}"

@@ -38,7 +38,7 @@ USAGE
 hdrhistogram_jar() {
   local dir="$1" app_jar="${REPO_DIR}/target/app.jar" found
   if [[ -f "${app_jar}" ]] && unzip -q -o -j "${app_jar}" 'BOOT-INF/lib/HdrHistogram-*.jar' -d "${dir}" 2>/dev/null; then
-    found="$(find "${dir}" -maxdepth 1 -name 'HdrHistogram-*.jar' | head -n1)"
+    found="$(find "${dir}" -maxdepth 1 -name 'HdrHistogram-*.jar' | head -n1)" || true
   else
     found="$(find "${MAVEN_REPOSITORY:-${HOME}/.m2/repository}/org/hdrhistogram/HdrHistogram" -name 'HdrHistogram-*.jar' \
       ! -name '*-sources.jar' ! -name '*-javadoc.jar' 2>/dev/null | sort -V | tail -n1)"

@@ -82,7 +82,7 @@ cleanup() {
 
 # other_busy_processes: what else used the CPU when the run started (command names only).
 other_busy_processes() {
-  ps -eo pcpu=,comm= --sort=-pcpu 2>/dev/null | awk '$1 >= 5 { printf "%s%s %s%%", sep, $2, $1; sep = ", " }' | head -c 300
+  ps -eo pcpu=,comm= --sort=-pcpu 2>/dev/null | awk '$1 >= 5 { printf "%s%s %s%%", sep, $2, $1; sep = ", " }' | head -c 300 || true
 }
 
 # prepare_jars: two versions; --smoke deploys the same jar twice. Copied, so a rebuild during the run

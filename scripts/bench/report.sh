@@ -5,7 +5,7 @@
 # series_stat NAME WINDOW FIELD: a figure of the analysis of series NAME
 # (window=total|before|switch|deploy|restart|after|steady).
 series_stat() {
-  sed -n "s/^window=$2 .*\\b$3=\\([^ ]*\\).*/\\1/p" "${DATA}/$1.stats" 2>/dev/null | head -n1
+  sed -n "s/^window=$2 .*\\b$3=\\([^ ]*\\).*/\\1/p" "${DATA}/$1.stats" 2>/dev/null | head -n1 || true
 }
 
 # ratio A B: A/B with two decimals, "-" when either is missing.
@@ -50,7 +50,7 @@ machine_section() {
 
 | | |
 |---|---|
-| CPU | $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n1) |
+| CPU | $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n1 || true) |
 | Memory | $(free -m | awk '/^Mem:/ { printf "%.1f GiB", $2 / 1024 }') |
 | OS | $(sed -n 's/^PRETTY_NAME="\(.*\)"$/\1/p' /etc/os-release 2>/dev/null), kernel $(uname -r) |
 | JDK | ${java_line}${aot:+; for the AOT cache: $("${aot}" -version 2>&1 | sed -n 2p)} |

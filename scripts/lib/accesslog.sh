@@ -21,7 +21,8 @@ access_log_since() {
     offset=0
   fi
   if ((${now##*:} > offset)); then
-    tail -c +"$((offset + 1))" "${ACCESS_LOG}" | head -c "$((${now##*:} - offset))"
+    # head stops at the size the cursor saw; tail, still writing what nginx appended since, gets SIGPIPE.
+    tail -c +"$((offset + 1))" "${ACCESS_LOG}" | head -c "$((${now##*:} - offset))" || true
   fi
   echo "#cursor ${now}"
 }

@@ -268,6 +268,6 @@ launch_args() {
 # archive_in_use PID: the archive the running JVM has mapped (the kernel's view: no log parsing), or
 # nothing when it runs without one of ours.
 archive_in_use() {
-  grep -oE '/[^ ]*/fast-start/[^ ]*/app\.(jsa|aot)$' "/proc/$1/maps" 2>/dev/null | head -n1
+  grep -oE '/[^ ]*/fast-start/[^ ]*/app\.(jsa|aot)$' "/proc/$1/maps" 2>/dev/null | head -n1 || true
   return 0
 }

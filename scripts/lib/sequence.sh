@@ -28,14 +28,14 @@ readonly HELD_STATES=" staged promoted paused "
 
 is_held() { [[ "${HELD_STATES}" == *" $1 "* ]]; }
 
-# phase NAME [MESSAGE]: closes the running phase's timer, opens the next, prints one progress line and
-# writes the journal.
+# phase NAME [MESSAGE]: closes the running phase's timer, opens the next, writes the journal, then prints
+# one progress line (a run killed right after the line has its journal).
 phase() {
   close_phase
   PHASE="$1"
   PHASE_STARTED="$(now_ms)"
-  [[ -z "${2:-}" ]] || log "$2"
   journal_save
+  [[ -z "${2:-}" ]] || log "$2"
 }
 
 close_phase() {
@@ -227,7 +227,7 @@ drain_color() {
 # most BAKE_MAX_ERROR_PERCENT 5xx among its answers in nginx's access log since CURSOR (read once each,
 # across a rotation). On failure sets FAILURE to why. Runs in the script's own shell (signals at once).
 bake() {
-  local color="$1" cursor="$2" deadline total=0 errors=0 seen failed next_note
+  local color="$1" cursor="$2" deadline total=0 errors=0 seen failed next next_note
   deadline=$((SECONDS + BAKE_TIME))
   next_note=$((SECONDS + 5))
   while ((SECONDS < deadline)); do
@@ -237,7 +237,8 @@ bake() {
       next_note=$((SECONDS + 5))
     fi
     is_ready "${color}" || { FAILURE="${color} turned unready during the bake window"; return 1; }
-    read -r seen failed cursor < <(access_log_since "${cursor}" | count_responses "${color}")
+    read -r seen failed next < <(access_log_since "${cursor}" | count_responses "${color}")
+    cursor="${next:-${cursor}}"
     total=$((total + seen))
     errors=$((errors + failed))
     if ((total > 0 && errors * 100 > total * BAKE_MAX_ERROR_PERCENT)); then
@@ -299,8 +300,9 @@ stage() {
   phase prepare
   RELEASE="$(install_release "${jar}")" || fail_before_switch "the release could not be installed (see above)"
   prune_releases
-  phase start "starting ${TO} (${TO_VERSION}) on $(color_port "${TO}")"
+  # In the journal before the process exists: stopping a color that never started is harmless.
   STARTED_TO=true
+  phase start "starting ${TO} (${TO_VERSION}) on $(color_port "${TO}")"
   echo "${RELEASE}" >"$(release_file "${TO}")"
   reason="$(write_color_env "${TO}" "${DEPLOY_ID}")" || fail_before_switch "${reason}"
   pid="$(start_color "${TO}" "$(release_jar "${RELEASE}")" "${DEPLOY_ID}")"
