@@ -143,7 +143,9 @@ class DeployFaultIntegrationTests {
 
 		// status.sh only reads: it shows the interrupted deploy and leaves it; status.sh --repair ends it.
 		Path journal = harness.appHome().resolve("state/journal.json");
-		assertThat(harness.run("status.sh").stdout()).contains("was interrupted in phase");
+		// (A child of the killed script, e.g. its curl, may hold the lock for a moment: "is running" until then.)
+		await().atMost(Duration.ofSeconds(15))
+			.untilAsserted(() -> assertThat(harness.run("status.sh").stdout()).contains("was interrupted in phase"));
 		assertThat(journal).exists();
 		await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1)).until(() -> {
 			harness.run("status.sh", "--repair");
