@@ -8,14 +8,19 @@ readonly TOOLS_FILE="${SCRIPTS_DIR}/lib/tools.tsv"
 # shellcheck source=scripts/lib/timing.sh
 source "${SCRIPTS_DIR}/lib/timing.sh"
 
-# settings_rows: "NAME TYPE DEFAULT" per setting, tab-separated, in the list's order.
-settings_rows() { grep -v -e '^#' -e '^$' "${SETTINGS_FILE}" | cut -f1-3; }
+# settings_rows: "NAME TYPE DEFAULT" per setting, tab-separated, in the list's order (read once).
+SETTINGS_ROWS=()
+settings_rows() {
+  ((${#SETTINGS_ROWS[@]})) || mapfile -t SETTINGS_ROWS < <(grep -v -e '^#' -e '^$' "${SETTINGS_FILE}" | cut -f1-3)
+  printf '%s\n' "${SETTINGS_ROWS[@]}"
+}
 
 # load_config: the environment wins over APP_HOME/deploy.env, which wins over scripts/deploy.env, which
 # wins over the defaults. Then the settings are checked and APP_HOME is made canonical, once.
 load_config() {
   local -A from_env=()
   local name type default file
+  settings_rows >/dev/null # read the list once, in this shell
   while IFS=$'\t' read -r name type default; do
     [[ -v ${name} ]] && from_env[${name}]="${!name}"
   done < <(settings_rows)
@@ -92,15 +97,17 @@ tools_for() {
 }
 
 # check_tools: every tool the scripts use is installed, and the GNU ones are GNU (date +%3N, stat -c,
-# find -printf, mv -T). One line per problem, then exit 2: nothing was changed.
+# find -printf, mv -T): the first tool of each GNU package is asked (they come together). One line per
+# problem, then exit 2: nothing was changed.
 check_tools() {
-  local command package problem problems=()
+  local command package problem problems=() checked=" "
   while read -r command package; do
     if ! command -v "${command}" >/dev/null; then
       problems+=("${command} is not installed (Debian/Ubuntu package: ${package})")
-    elif [[ "${package}" == coreutils || "${package}" == findutils ]] &&
-      [[ "$("${command}" --version 2>/dev/null | head -n1)" != *GNU* ]]; then
-      problems+=("${command} is not GNU ${package} (the scripts use its GNU options; install ${package})")
+    elif [[ "${package}" == coreutils || "${package}" == findutils ]] && [[ "${checked}" != *" ${package} "* ]]; then
+      checked+="${package} "
+      [[ "$("${command}" --version 2>/dev/null || true)" == *GNU* ]] ||
+        problems+=("${command} is not GNU ${package} (the scripts use its GNU options; install ${package})")
     fi
   done < <(tools_for deploy)
   ((${#problems[@]} == 0)) && return 0
