@@ -55,7 +55,7 @@ parse_args() {
     esac
     shift
   done
-  OUT_DIR="$(absolute_path "${OUT_DIR}")"
+  OUT_DIR="$(canonical_path "${OUT_DIR}")"
 }
 
 # configure: the run's size; --smoke keeps every section but measures little.

@@ -35,7 +35,7 @@ main() {
   case "${step}" in
     --stage)
       [[ $# -eq 2 ]] || { usage; exit "${EXIT_USAGE}"; }
-      jar="$(absolute_path "$2")"
+      jar="$(canonical_path "$2")"
       prepare
       validate_inputs "${jar}"
       trap_interruptions
@@ -72,14 +72,12 @@ main() {
     -* | "") usage; exit "${EXIT_USAGE}" ;;
     *)
       [[ $# -eq 1 ]] || { usage; exit "${EXIT_USAGE}"; }
-      jar="$(absolute_path "$1")"
+      jar="$(canonical_path "$1")"
       prepare
       validate_inputs "${jar}"
       run_deploy "${jar}"
       ;;
   esac
 }
-
-absolute_path() { realpath -m -- "$1"; }
 
 main "$@"

@@ -45,6 +45,9 @@ require_tools() {
   done
 }
 
+# canonical_path PATH: absolute, without symlinks, "..", or a trailing slash (it may not exist yet).
+canonical_path() { realpath -m -- "$1"; }
+
 # tcp_reachable HOST PORT: something accepts TCP connections there.
 tcp_reachable() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 

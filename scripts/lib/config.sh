@@ -59,13 +59,11 @@ apply_defaults() {
     if [[ ! -v ${name} ]]; then
       eval "${name}=\"${default}\""
     fi
+    # The colors' command lines carry APP_HOME: a second spelling of it would make them look foreign.
     if [[ "${name}" == APP_HOME ]]; then APP_HOME="$(canonical_path "${APP_HOME}")"; fi
   done < <(settings_rows)
 }
 
-# canonical_path PATH: absolute, without symlinks, "..", or a trailing slash (it may not exist yet): the
-# colors' command lines carry APP_HOME, and a second spelling would make them look foreign.
-canonical_path() { realpath -m -- "$1"; }
 
 is_port() { [[ "$1" =~ ^[0-9]+$ ]] && (("$1" >= 1 && "$1" <= 65535)); }
 is_count() { [[ "$1" =~ ^[0-9]+$ ]]; }

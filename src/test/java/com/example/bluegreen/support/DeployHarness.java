@@ -162,6 +162,23 @@ public final class DeployHarness implements AutoCloseable {
 		}
 	}
 
+	/**
+	 * Whatever still runs from this APP_HOME after the scripts stopped it (a failed test can leave a deploy
+	 * holding the lock, so stop.sh exits 3): its colors and its nginx, found by the markers on their
+	 * command lines, so that no process of this test consumes another test's messages.
+	 */
+	private void killLeftovers() {
+		String colorMarker = "-Dbluegreen.home=" + this.appHome;
+		String nginxMarker = "-p " + this.appHome.resolve("nginx");
+		ProcessHandle.allProcesses()
+			.filter((process) -> process.info().commandLine().filter((line) -> line.contains(colorMarker + " ")
+					|| line.endsWith(colorMarker) || line.contains(nginxMarker)).isPresent())
+			.forEach((process) -> {
+				process.destroyForcibly();
+				process.onExit().orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).exceptionally((ex) -> null).join();
+			});
+	}
+
 	public static String other(String color) {
 		return "blue".equals(color) ? "green" : "blue";
 	}
@@ -175,6 +192,7 @@ public final class DeployHarness implements AutoCloseable {
 	public void close() {
 		run("stop.sh", "all", "--force");
 		run("nginx.sh", "stop");
+		killLeftovers();
 		try (Stream<Path> files = Files.walk(this.appHome)) {
 			files.sorted(Comparator.reverseOrder()).forEach((file) -> file.toFile().delete());
 		}
