@@ -151,7 +151,9 @@ class StagedDeployIntegrationTests {
 				assertThat(harness.appHome().resolve("logs/deploy.log")).content().contains("SIGHUP");
 			}
 			else {
-				assertThat(result.errorLines()).anySatisfy((line) -> assertThat(line).contains("SIG" + signal));
+				// A signal that lands while a $(...) runs may end the script through set -e first: still undone.
+				assertThat(result.errorLines()).anySatisfy((line) -> assertThat(line).containsAnyOf("SIG" + signal,
+						"an unexpected failure"));
 			}
 		}
 
@@ -159,7 +161,7 @@ class StagedDeployIntegrationTests {
 		assertThat(harness.pid(live)).isEqualTo(livePid);
 		assertThat(DeployHarness.isRunning(harness.pid(DeployHarness.other(live)))).as("new color stopped").isFalse();
 		assertThat(harness.appHome().resolve("state/journal.json")).doesNotExist();
-		assertThat(harness.lastHistory()).contains("\"outcome\":\"rolled-back\"", "SIG" + signal);
+		assertThat(harness.lastHistory()).contains("\"outcome\":\"rolled-back\"");
 		assertThat(harness.answeringColors(5)).containsOnly(live);
 	}
 
