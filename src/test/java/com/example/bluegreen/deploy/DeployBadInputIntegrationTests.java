@@ -187,7 +187,8 @@ class DeployBadInputIntegrationTests {
 		System.out.printf("two deploys at once: the second exited %d after %d ms%n", second.exitCode(), took.toMillis());
 		assertThat(second.exitCode()).as("%s", second).isEqualTo(3);
 		assertThat(second.errorLines()).singleElement().asString().contains("another deploy is running");
-		assertThat(took).as("the second deploy exits at once").isLessThan(Duration.ofSeconds(1));
+		// At once: before anything else, while the first deploy's JVM takes both cores (879 ms seen so).
+		assertThat(took).as("the second deploy exits at once").isLessThan(Duration.ofSeconds(2));
 		assertThat(first.waitFor(Duration.ofMinutes(5)).exitCode()).isZero();
 		this.before = Snapshot.take();
 	}
