@@ -6,6 +6,9 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -66,10 +69,7 @@ public final class LoadGeneratorCommand {
 		long originEpochMicros = System.currentTimeMillis() * 1000;
 		LoadGenerator load = new LoadGenerator(url.getHost(), url.getPort(), connections, true,
 				Duration.ofNanos((long) (connections * 1e9 / rate)), mix(options, "mixed"));
-		long deadline = System.nanoTime() + maxNanos;
-		while (!Files.exists(stopFile) && System.nanoTime() < deadline) {
-			Thread.sleep(50);
-		}
+		awaitFile(stopFile, System.nanoTime() + maxNanos);
 		List<LoadGenerator.Sample> samples = load.stop().samples();
 		if (out != null) {
 			try (BufferedWriter writer = Files.newBufferedWriter(Path.of(out))) {
@@ -82,6 +82,25 @@ public final class LoadGeneratorCommand {
 			}
 		}
 		Analysis.report(null, samples.stream().map(Analysis.Sample::of).toList(), (sample) -> true);
+	}
+
+	/** Until FILE exists (told by the file system, not polled) or the deadline passes. */
+	private static void awaitFile(Path file, long deadlineNanos) throws IOException, InterruptedException {
+		Path dir = file.toAbsolutePath().getParent();
+		try (WatchService watch = dir.getFileSystem().newWatchService()) {
+			dir.register(watch, StandardWatchEventKinds.ENTRY_CREATE);
+			while (!Files.exists(file)) {
+				long left = deadlineNanos - System.nanoTime();
+				if (left <= 0) {
+					return;
+				}
+				WatchKey key = watch.poll(left, TimeUnit.NANOSECONDS);
+				if (key != null) {
+					key.pollEvents();
+					key.reset();
+				}
+			}
+		}
 	}
 
 	/** Closed loop: each connection sends its next request as soon as the previous one is answered. */
