@@ -52,7 +52,7 @@ lock_free() {
 }
 
 print_text() {
-  local live="$1" color pid state ready version release down="" progress
+  local live="$1" color pid state ready version release down="" progress nginx last
   if [[ -n "${live}" && -z "$(color_pid "${live}")" ]]; then
     down=" — NOT RUNNING: nginx falls back to $(other_color "${live}") if it runs; deploy.sh or switch.sh fixes this"
   fi
@@ -62,10 +62,12 @@ print_text() {
     info "$(printf '%-5s %-8s %-7s pid %-7s port %-5s version %-12s release %s' "${color}" "${state}" \
       "${ready}" "${pid}" "$(color_port "${color}")" "${version}" "${release}")"
   done
-  info "nginx $(if [[ -n "$(nginx_master_pid)" ]]; then echo "running, pid $(nginx_master_pid)"; else echo "not running"; fi)"
+  nginx="$(nginx_master_pid)"
+  info "nginx ${nginx:+running, pid }${nginx:-not running}"
   progress="$(deploy_in_progress)"
   [[ -z "${progress}" ]] || info "${progress}"
-  [[ -z "$(history_last)" ]] || info "last deploy: $(history_last)"
+  last="$(history_last)"
+  [[ -z "${last}" ]] || info "last deploy: ${last}"
 }
 
 print_json() {
