@@ -61,6 +61,7 @@ print_text() {
     read -r pid state ready version release < <(color_fields "${color}")
     info "$(printf '%-5s %-8s %-7s pid %-7s port %-5s version %-12s release %s' "${color}" "${state}" \
       "${ready}" "${pid}" "$(color_port "${color}")" "${version}" "${release}")"
+    [[ "${SUPERVISOR}" != systemd ]] || info "      unit $(unit_name "${color}"): $(unit_summary "${color}")"
   done
   nginx="$(nginx_master_pid)"
   info "nginx ${nginx:+running, pid }${nginx:-not running}"
@@ -71,14 +72,17 @@ print_text() {
 }
 
 print_json() {
-  local live="$1" color pid state ready version release colors="{}" journal=null
+  local live="$1" color pid state ready version release unit colors="{}" journal=null
   for color in "${COLORS[@]}"; do
     read -r pid state ready version release < <(color_fields "${color}")
+    unit=null
+    [[ "${SUPERVISOR}" != systemd ]] || unit="$(unit_json "${color}")"
     colors="$(jq -c --arg color "${color}" --arg pid "${pid}" --arg state "${state}" --arg ready "${ready}" \
       --argjson port "$(color_port "${color}")" --arg version "${version}" --arg release "${release}" \
+      --argjson unit "${unit}" \
       '. + {($color): {pid: (if $pid == "-" then null else ($pid | tonumber) end), state: $state,
         ready: ($ready == "ready"), port: $port, version: ($version | ltrimstr("-")),
-        release: ($release | ltrimstr("-"))}}' <<<"${colors}")"
+        release: ($release | ltrimstr("-")), unit: $unit}}' <<<"${colors}")"
   done
   journal_exists && journal="$(jq -c '{id, state, phase, checks, from, to}' "$(journal_file)")"
   jq -nc --arg live "${live}" --arg mode "$(installed_mode)" --argjson port "${PUBLIC_PORT}" \

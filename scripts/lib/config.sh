@@ -17,14 +17,21 @@ settings_rows() {
 
 # load_config: the environment wins over APP_HOME/deploy.env, which wins over scripts/deploy.env, which
 # wins over the defaults. Then the settings are checked and APP_HOME is made canonical, once.
-load_config() {
+load_config() { load_settings "${SCRIPTS_DIR}/deploy.env" "${APP_HOME:-${REPO_DIR}/.deploy}/deploy.env"; }
+
+# load_root_config: scripts/deploy.env only (root's helpers on a provisioned host: APP_HOME is the
+# deploy user's, and root never sources a file there).
+load_root_config() { load_settings "${SCRIPTS_DIR}/deploy.env"; }
+
+# load_settings FILE...: the environment wins over the files, a later file over an earlier one.
+load_settings() {
   local -A from_env=()
-  local name type default file
+  local name type default file files=("$@")
   settings_rows >/dev/null # read the list once, in this shell
   while IFS=$'\t' read -r name type default; do
     [[ -v ${name} ]] && from_env[${name}]="${!name}"
   done < <(settings_rows)
-  for file in "${SCRIPTS_DIR}/deploy.env" "${APP_HOME:-${REPO_DIR}/.deploy}/deploy.env"; do
+  for file in "${files[@]}"; do
     load_env_file "${file}"
   done
   for name in "${!from_env[@]}"; do
@@ -79,6 +86,7 @@ validate_config() {
       bool) [[ "${value}" == true || "${value}" == false ]] || die "${EXIT_USAGE}" "${name}=${value}: use true or false" ;;
       color) is_color "${value}" || die "${EXIT_USAGE}" "${name}=${value}: use blue or green" ;;
       mode) [[ "${value}" == socket || "${value}" == reload ]] || die "${EXIT_USAGE}" "${name}=${value}: use socket or reload" ;;
+      supervisor) [[ "${value}" == process || "${value}" == systemd ]] || die "${EXIT_USAGE}" "${name}=${value}: use process or systemd" ;;
     esac
   done < <(settings_rows)
   [[ "${BLUE_PORT}" != "${GREEN_PORT}" ]] || die "${EXIT_USAGE}" "BLUE_PORT and GREEN_PORT are both ${BLUE_PORT}: each color needs its own port"
@@ -87,6 +95,8 @@ validate_config() {
   ((KEEP_RELEASES >= 1)) || die "${EXIT_USAGE}" "KEEP_RELEASES must be at least 1"
   ((VALIDATE_REQUESTS >= 1)) || die "${EXIT_USAGE}" "VALIDATE_REQUESTS must be at least 1"
   [[ "${VALIDATE_PATH}" == /* ]] || die "${EXIT_USAGE}" "VALIDATE_PATH=${VALIDATE_PATH} must start with /"
+  [[ "${SUPERVISOR}" != systemd || -d /run/systemd/system ]] ||
+    die "${EXIT_USAGE}" "SUPERVISOR=systemd, but systemd does not run this host"
 }
 
 # tools_for NEEDED_BY: "COMMAND PACKAGE" of the tools that NEEDED_BY needs.
@@ -125,7 +135,10 @@ ensure_dirs() {
     mkdir -p "${dir}" || die "${EXIT_USAGE}" "cannot create ${dir}"
   done
   chmod 0751 "${APP_HOME}" 2>/dev/null || true
-  chmod 2750 "${RUN_DIR}"
+  # Only when needed: a user outside run/'s group who chmods it loses the setgid bit (Linux drops it
+  # silently), and the next socket would get the wrong group (nginx: 502). A host set up by
+  # ansible/site.yml has run/ right from the start, and it stays so.
+  [[ "$(stat -c %a "${RUN_DIR}")" == 2750 ]] || chmod 2750 "${RUN_DIR}"
   group="$(nginx_group)"
   if [[ -n "${group}" && "$(stat -c %G "${RUN_DIR}")" != "${group}" ]]; then
     chgrp "${group}" "${RUN_DIR}" 2>/dev/null ||

@@ -97,6 +97,7 @@ render_template() {
     -e "s|@NGINX_DIR@|${NGINX_DIR}|g" \
     -e "s|@CONFIG_DIR@|$2|g" \
     -e "s|@PUBLIC_PORT@|${PUBLIC_PORT}|g" \
+    -e "s|@ACCESS_LOG@|${ACCESS_LOG}|g" \
     -e "s|@BLUE_UPSTREAM@|${BLUE_UPSTREAM}|g" \
     -e "s|@GREEN_UPSTREAM@|${GREEN_UPSTREAM}|g" \
     -e "s|@TLS_PORT@|${TLS_PORT}|g" \
@@ -106,9 +107,11 @@ render_template() {
     "$1"
 }
 
-# nginx_test: NGINX_TEST_CMD; on failure prints nginx's first complaint.
+# nginx_test: NGINX_TEST_CMD; on failure prints nginx's first complaint. Empty: root owns nginx's config
+# and tests it when it renders it (ansible/site.yml); the deploy user has no nginx -t.
 nginx_test() {
   local output cmd
+  [[ -n "${NGINX_TEST_CMD}" ]] || return 0
   read -ra cmd <<<"${NGINX_TEST_CMD}"
   if ! output="$("${cmd[@]}" 2>&1)"; then
     grep -m1 -E 'emerg|alert|crit|error' <<<"${output}" || head -n1 <<<"${output}"
@@ -208,6 +211,8 @@ replace_link() {
 point_nowhere() {
   rm -f "$(live_link)" "${RUN_DIR}/standby.sock"
   [[ "$(installed_mode)" == reload ]] || return 0
+  # Root's helper points only at a color: nginx keeps naming the stopped one, which answers 502 as well.
+  [[ -z "${NGINX_SWITCH_CMD:-}" ]] || return 0
   write_active_conf app-live
   if ! nginx_test >/dev/null || ! nginx_reload; then
     echo "nginx did not take the empty pointer"
@@ -220,6 +225,7 @@ point_nowhere() {
 # reloads; a config that fails nginx -t is put back and nothing changes. On failure prints why.
 switch_nginx() {
   local color="$1" mode="$2" previous error
+  [[ -z "${NGINX_SWITCH_CMD:-}" ]] || { switch_root_nginx "${color}" "${mode}"; return; }
   previous="$(cat "$(active_conf)" 2>/dev/null || true)"
   if [[ "${mode}" == socket ]]; then
     point_live_link "${color}"
@@ -239,6 +245,21 @@ switch_nginx() {
     echo "nginx reload failed (${NGINX_RELOAD_CMD})"
     return 1
   fi
+}
+
+# switch_root_nginx COLOR MODE: root's nginx on a provisioned host. Socket mode moves the symlink, which
+# is the deploy user's; reload mode asks root's helper (NGINX_SWITCH_CMD: nginx-switch.sh through sudo),
+# the one way the deploy user changes nginx's config.
+switch_root_nginx() {
+  local color="$1" mode="$2" cmd output
+  if [[ "${mode}" == socket ]]; then
+    [[ "$(installed_mode)" == socket ]] ||
+      { echo "nginx's config is root's and in reload mode: set SWITCH_MODE in the inventory and run ansible/site.yml"; return 1; }
+    point_live_link "${color}"
+    return 0
+  fi
+  read -ra cmd <<<"${NGINX_SWITCH_CMD}"
+  output="$("${cmd[@]}" "${color}" 2>&1)" || { echo "${NGINX_SWITCH_CMD} ${color} failed: ${output}"; return 1; }
 }
 
 restore_active_conf() {

@@ -1,6 +1,10 @@
 # shellcheck shell=bash
 # proc.sh — the colors' processes: pid files written from $!, trusted only when the pid is alive and is
-# our java for that color in this APP_HOME (never pgrep -f / ps | grep).
+# our java for that color in this APP_HOME (never pgrep -f / ps | grep). Under SUPERVISOR=systemd the
+# colors are units (units.sh): the same command line, started and stopped by systemd.
+
+# shellcheck source=scripts/lib/units.sh
+source "${SCRIPTS_DIR}/lib/units.sh"
 
 pid_file() { echo "${RUN_DIR}/$1.pid"; }
 socket_path() { echo "${RUN_DIR}/$1.sock"; }
@@ -24,12 +28,17 @@ is_our_java() {
   [[ "${cmdline}" == *"-Dbluegreen.color=$2 "* && "${cmdline}" == *"-Dbluegreen.home=${APP_HOME} "* ]]
 }
 
-# color_pid COLOR: the trusted pid of that color, or nothing.
+# color_pid COLOR: the trusted pid of that color, or nothing. Under systemd the unit's main pid (a
+# restart by systemd changes it; the pid file may be old).
 color_pid() {
   local file pid
-  file="$(pid_file "$1")"
-  [[ -f "${file}" ]] || return 0
-  pid="$(<"${file}")"
+  if [[ "${SUPERVISOR}" == systemd ]]; then
+    pid="$(unit_main_pid "$1")"
+  else
+    file="$(pid_file "$1")"
+    [[ -f "${file}" ]] || return 0
+    pid="$(<"${file}")"
+  fi
   if [[ "${pid}" =~ ^[0-9]+$ ]] && is_our_java "${pid}" "$1"; then
     echo "${pid}"
   fi
@@ -61,42 +70,60 @@ is_boot_jar() {
   [[ "${manifest}" == *$'\n'Start-Class:* ]]
 }
 
-# start_color COLOR JAR DEPLOY_ID: starts the color in the background, detached from this shell's
-# session (setsid: Jenkins' process-tree killer and a closing terminal leave it alone), stdin from
-# /dev/null, stdout/stderr to its log, without the deploy lock's descriptor, its environment from its
-# environment file (write_color_env). The port is passed explicitly, so any Boot jar listens where nginx
-# expects it. Prints the pid.
+# start_color COLOR JAR DEPLOY_ID: starts the color; prints the pid. The port is passed explicitly, so any
+# Boot jar listens where nginx expects it. Its environment comes from its environment file
+# (write_color_env), its output goes to its log.
+# - SUPERVISOR=process: in the background, detached from this shell's session (setsid: Jenkins'
+#   process-tree killer and a closing terminal leave it alone), stdin from /dev/null, without the deploy
+#   lock's descriptor.
+# - SUPERVISOR=systemd: the command line goes to run/COLOR.cmd and systemd starts the color's unit, which
+#   restarts it when it dies (scripts/systemd/run-color.sh runs it the same way).
 start_color() {
-  local color="$1" jar="$2" deploy_id="$3" log jvm_options extra_args management_args=() launch=()
+  local color="$1" jar="$2" deploy_id="$3" log pid command=()
   log="$(log_file "${color}")"
   [[ -f "${log}" ]] && mv -f "${log}" "${log}.1"
   printf '=== %s: starting %s (deploy %s, %s)\n' "$(date -Is)" "${color}" "${deploy_id}" "${jar}" >"${log}"
-  read -ra jvm_options <<<"${JAVA_OPTS}"
-  read -ra extra_args <<<"${APP_ARGS}"
-  if [[ "$(color_management_port "${color}")" != "$(color_port "${color}")" ]]; then
-    management_args=("--management.server.port=$(color_management_port "${color}")")
-  fi
   rm -f "$(socket_path "${color}")"
-  # Fast start (scripts/lib/launch.sh): the release's CDS/AOT archive and extracted jar, else -jar JAR.
-  mapfile -t launch < <(launch_args "${jar}" "${log}")
+  mapfile -t command < <(color_command "${color}" "${jar}" "${log}")
+  if [[ "${SUPERVISOR}" == systemd ]]; then
+    write_command_file "${color}" "${command[@]}"
+    pid="$(unit_start "${color}")" || pid=""
+    echo "${pid}" >"$(pid_file "${color}")"
+    echo "${pid}"
+    return 0
+  fi
   # Called outside take_lock (the benchmark does), there is no lock descriptor to keep from the child.
   [[ -n "${LOCK_FD:-}" ]] || exec {LOCK_FD}</dev/null
   (
     { set +x; } 2>/dev/null # the environment file holds secrets: never traced
     export_env_file "$(color_env_file "${color}")"
     export JENKINS_NODE_COOKIE=dontKillMe BUILD_ID=dontKillMe
-    exec setsid "${JAVA_BIN}" ${jvm_options[@]+"${jvm_options[@]}"} "-Dbluegreen.color=${color}" \
-      "-Dbluegreen.home=${APP_HOME}" "${launch[@]}" "--spring.profiles.active=${color}" \
-      "--server.port=$(color_port "${color}")" ${management_args[@]+"${management_args[@]}"} \
-      ${extra_args[@]+"${extra_args[@]}"} </dev/null >>"${log}" 2>&1 {LOCK_FD}>&-
+    exec setsid "${command[@]}" </dev/null >>"${log}" 2>&1 {LOCK_FD}>&-
   ) &
   echo "$!" >"$(pid_file "${color}")"
   echo "$!"
 }
 
+# color_command COLOR JAR LOG: the color's java command line, one argument per line: JAVA_OPTS, the
+# markers is_our_java looks for, the fast start's launch (scripts/lib/launch.sh: the release's CDS/AOT
+# archive and extracted jar, else -jar JAR), the profile, the ports, APP_ARGS.
+color_command() {
+  local color="$1" jar="$2" log="$3" jvm_options extra_args management_args=() launch=()
+  read -ra jvm_options <<<"${JAVA_OPTS}"
+  read -ra extra_args <<<"${APP_ARGS}"
+  if [[ "$(color_management_port "${color}")" != "$(color_port "${color}")" ]]; then
+    management_args=("--management.server.port=$(color_management_port "${color}")")
+  fi
+  mapfile -t launch < <(launch_args "${jar}" "${log}")
+  printf '%s\n' "${JAVA_BIN}" ${jvm_options[@]+"${jvm_options[@]}"} "-Dbluegreen.color=${color}" \
+    "-Dbluegreen.home=${APP_HOME}" "${launch[@]}" "--spring.profiles.active=${color}" \
+    "--server.port=$(color_port "${color}")" ${management_args[@]+"${management_args[@]}"} \
+    ${extra_args[@]+"${extra_args[@]}"}
+}
+
 # write_color_env COLOR DEPLOY_ID: run/COLOR.env (mode 0600): APP_ENV_FILE's NAME=value lines (the app's secrets:
 # in the environment they stay out of /proc/PID/cmdline, ps and the logs), the deploy id, and the unix
-# socket our app serves for socket mode. systemd's EnvironmentFile= reads the same file. On a bad
+# socket our app serves for socket mode. Under systemd, run-color.sh reads the same file. On a bad
 # APP_ENV_FILE prints why and fails.
 write_color_env() {
   local color="$1" deploy_id="$2" file tmp
@@ -137,11 +164,15 @@ export_env_file() {
 
 # stop_color COLOR: SIGTERM, wait up to STOP_TIMEOUT (Spring's graceful shutdown finishes requests and
 # messages in hand), then SIGKILL; returns once the port is free. Safe when the color is not running.
+# Under systemd, systemctl stop does the same (the unit's TimeoutStopSec is STOP_TIMEOUT) and keeps
+# systemd from restarting it.
 stop_color() {
   local color="$1" pid port deadline
   pid="$(color_pid "${color}")"
   port="$(color_port "${color}")"
-  if [[ -n "${pid}" ]]; then
+  if [[ "${SUPERVISOR}" == systemd ]]; then
+    unit_ctl stop "${color}" >/dev/null 2>&1 || warn "systemctl stop $(unit_name "${color}") failed"
+  elif [[ -n "${pid}" ]]; then
     kill -TERM "${pid}" 2>/dev/null || true
     deadline=$((SECONDS + STOP_TIMEOUT))
     while is_alive "${pid}" && ((SECONDS < deadline)); do sleep 0.2; done

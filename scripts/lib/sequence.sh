@@ -172,6 +172,7 @@ validate_inputs() {
   local reason
   validate_jar "$1"
   validate_nginx
+  [[ "${SUPERVISOR}" != systemd ]] || check_systemd
   reason="$(check_app_env_file)" || die "${EXIT_USAGE}" "${reason}"
 }
 
