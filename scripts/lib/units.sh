@@ -31,7 +31,9 @@ unit_main_pid() {
   return 0
 }
 
-# unit_summary COLOR: "ActiveState/SubState, N restarts", and "GAVE UP" when systemd stopped restarting it.
+# unit_summary COLOR: "ActiveState/SubState, N restarts", and "GAVE UP" when systemd stopped restarting it:
+# with Restart=on-failure a failing color waits in auto-restart; "failed" means systemd gave up (the start
+# limit; systemd 252 keeps the last exit's Result then, not start-limit-hit).
 unit_summary() {
   local state sub restarts result summary
   state="$(unit_property "$1" ActiveState)"
@@ -39,8 +41,7 @@ unit_summary() {
   restarts="$(unit_property "$1" NRestarts)"
   result="$(unit_property "$1" Result)"
   summary="${state:-unknown}/${sub:-unknown}, ${restarts:-0} restarts"
-  [[ "${state}" == failed && "${result}" == start-limit-hit ]] && summary+=", GAVE UP (start limit hit)"
-  [[ "${state}" == failed && "${result}" != start-limit-hit ]] && summary+=", failed (${result})"
+  [[ "${state}" != failed ]] || summary+=", GAVE UP (last result: ${result:-unknown}): the next deploy resets it"
   echo "${summary}"
 }
 
@@ -50,7 +51,7 @@ unit_json() {
     --arg sub "$(unit_property "$1" SubState)" --arg restarts "$(unit_property "$1" NRestarts)" \
     --arg result "$(unit_property "$1" Result)" \
     '{name: $name, active: $active, sub: $sub, restarts: (($restarts | tonumber?) // 0), result: $result,
-      gave_up: ($active == "failed" and $result == "start-limit-hit")}'
+      gave_up: ($active == "failed")}'
 }
 
 # write_command_file COLOR ARG...: the color's command line, one argument per line, for run-color.sh.

@@ -41,7 +41,8 @@ usage: hosts.sh COMMAND [ARGS]
   check                      fail with a one-line message when a tool or the kernel is missing
   image                      build the base image unless cached; print its path
   up NAME [--from SNAPSHOT]  boot a host (from the image, or a snapshot); wait for sshd and `running`
-  ssh NAME [CMD...]          run CMD on the host as root (stdin passed on)
+  ssh [--user USER] NAME [CMD...]  run CMD on the host as root, or USER (who has the run's key)
+  copy NAME LOCAL REMOTE     copy a file to the host (as root)
   reboot NAME                reboot the host; wait until it is back and `running`
   snapshot NAME SNAPSHOT     stop the host, keep its root as SNAPSHOT, boot it again
   address NAME               print the host's address
@@ -510,10 +511,20 @@ up_failed() {
 }
 
 cmd_ssh() {
+  local user=()
+  if [[ "$1" == --user ]]; then
+    user=(-l "$2")
+    shift 2
+  fi
   local name="$1"
   shift
   host_address "${name}" >/dev/null
-  host_ssh "${name}" "$@"
+  ssh -F "${RUN_DIR}/ssh/config" ${user[@]+"${user[@]}"} "${name}" "$@"
+}
+
+cmd_copy() {
+  host_address "$1" >/dev/null
+  scp -q -F "${RUN_DIR}/ssh/config" "$2" "$1:$3"
 }
 
 cmd_reboot() {
@@ -629,6 +640,7 @@ main() {
     image) cmd_image ;;
     up) [[ $# -ge 1 ]] || { usage; exit 2; }; cmd_up "$@" ;;
     ssh) [[ $# -ge 1 ]] || { usage; exit 2; }; cmd_ssh "$@" ;;
+    copy) [[ $# -eq 3 ]] || { usage; exit 2; }; cmd_copy "$@" ;;
     reboot) [[ $# -eq 1 ]] || { usage; exit 2; }; cmd_reboot "$1" ;;
     snapshot) [[ $# -eq 2 ]] || { usage; exit 2; }; cmd_snapshot "$1" "$2" ;;
     address) [[ $# -eq 1 ]] || { usage; exit 2; }; host_address "$1" ;;

@@ -224,6 +224,16 @@ public final class BootedHosts implements AutoCloseable {
 			return result.stdout().strip();
 		}
 
+		/** Runs a shell command on the host as {@code user}, over SSH (the user must have the run's key). */
+		public ScriptProcess.Result sshAs(String user, String command) {
+			return harness(COMMAND_TIMEOUT, "ssh", "--user", user, this.name, command);
+		}
+
+		/** Copies a local file to the host (as root). */
+		public void copy(Path local, String remote) {
+			BootedHosts.this.run(COMMAND_TIMEOUT, "copy", this.name, local.toString(), remote);
+		}
+
 		/** Reboots the host and waits until it is running again. */
 		public void reboot() {
 			BootedHosts.this.run(START_TIMEOUT, "reboot", this.name);

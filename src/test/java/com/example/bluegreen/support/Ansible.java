@@ -1,0 +1,102 @@
+package com.example.bluegreen.support;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The project's playbooks (ansible/), run with Debian's ansible-core against booted test hosts: an
+ * inventory and a vars file written for the run (the vars file holds the run's RabbitMQ password: mode
+ * 0600), the harness's SSH config.
+ */
+public final class Ansible {
+
+	private static final Path ANSIBLE_DIR = Path.of("ansible").toAbsolutePath();
+
+	private static final Pattern RECAP = Pattern
+		.compile("(?m)^(\\S+)\\s*: ok=(\\d+)\\s+changed=(\\d+)\\s+unreachable=(\\d+)\\s+failed=(\\d+)");
+
+	private final Path inventory;
+
+	private final Path vars;
+
+	private Ansible(Path inventory, Path vars) {
+		this.inventory = inventory;
+		this.vars = vars;
+	}
+
+	/** Writes the inventory (group {@code app}: the hosts) and the vars (YAML text) into {@code dir}. */
+	public static Ansible forHosts(Path dir, String sshConfig, List<BootedHosts.Host> hosts, String varsYaml) {
+		StringBuilder inventory = new StringBuilder("[app]\n");
+		for (BootedHosts.Host host : hosts) {
+			inventory.append(host.name()).append(" ansible_host=").append(host.address()).append('\n');
+		}
+		inventory.append("\n[all:vars]\nansible_user=root\nansible_ssh_common_args=-F ").append(sshConfig).append('\n');
+		try {
+			Files.createDirectories(dir);
+			Path inventoryFile = Files.writeString(dir.resolve("inventory.ini"), inventory);
+			Path varsFile = dir.resolve("vars.yml");
+			Files.deleteIfExists(varsFile);
+			Files.createFile(varsFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+			Files.writeString(varsFile, varsYaml);
+			return new Ansible(inventoryFile, varsFile);
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+	}
+
+	/** Runs ansible/PLAYBOOK against the inventory; fails when it fails. */
+	public Run playbook(String playbook, Duration timeout) {
+		ScriptProcess.Result result = ScriptProcess
+			.start(Path.of("/usr/bin/ansible-playbook"),
+					Map.of("ANSIBLE_CONFIG", ANSIBLE_DIR.resolve("ansible.cfg").toString(), "ANSIBLE_NOCOLOR", "1",
+							"ANSIBLE_FORCE_COLOR", "0"),
+					"-i", this.inventory.toString(), "-e", "@" + this.vars, ANSIBLE_DIR.resolve(playbook).toString())
+			.waitFor(timeout);
+		if (result.exitCode() != 0) {
+			throw new IllegalStateException("ansible-playbook " + playbook + " failed: " + result.output());
+		}
+		return new Run(result);
+	}
+
+	/** A finished playbook run: its output and each host's recap. */
+	public record Run(ScriptProcess.Result result) {
+
+		/** The "changed=" count of the host's recap line. */
+		public int changed(String host) {
+			Matcher recap = RECAP.matcher(this.result.stdout());
+			while (recap.find()) {
+				if (recap.group(1).equals(host)) {
+					return Integer.parseInt(recap.group(3));
+				}
+			}
+			throw new IllegalStateException("No recap for " + host + " in: " + this.result.stdout());
+		}
+
+		/** The tasks that reported a change ("changed: [host]" lines with the task heading before them). */
+		public List<String> changedTasks() {
+			String task = "";
+			List<String> changed = new ArrayList<>();
+			for (String line : this.result.stdout().split("\n")) {
+				if (line.startsWith("TASK [") || line.startsWith("RUNNING HANDLER [")) {
+					task = line.replaceAll("\\s*\\*+$", "");
+				}
+				else if (line.startsWith("changed:")) {
+					changed.add(task + " " + line);
+				}
+			}
+			return changed;
+		}
+
+	}
+
+}
