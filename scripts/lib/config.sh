@@ -15,25 +15,33 @@ settings_rows() {
   printf '%s\n' "${SETTINGS_ROWS[@]}"
 }
 
+# The host's settings: on a host set up by ansible/site.yml, root's, rendered from the inventory. Every
+# copy of the scripts on that host reads them (the installed tooling, a CodeDeploy revision, a copy from
+# Jenkins).
+readonly HOST_SETTINGS_FILE=/etc/bluegreen/deploy.env
+
 # load_config: the environment wins over APP_HOME/deploy.env, which wins over scripts/deploy.env, which
-# wins over the defaults. Then the settings are checked and APP_HOME is made canonical, once.
-load_config() { load_settings "${SCRIPTS_DIR}/deploy.env" "${APP_HOME:-${REPO_DIR}/.deploy}/deploy.env"; }
+# wins over /etc/bluegreen/deploy.env, which wins over the defaults. Then the settings are checked and
+# APP_HOME is made canonical, once.
+load_config() { load_settings all; }
 
-# load_root_config: scripts/deploy.env only (root's helpers on a provisioned host: APP_HOME is the
-# deploy user's, and root never sources a file there).
-load_root_config() { load_settings "${SCRIPTS_DIR}/deploy.env"; }
+# load_root_config: as load_config without APP_HOME/deploy.env (root's helpers on a provisioned host:
+# APP_HOME is the deploy user's, and root never sources a file there).
+load_root_config() { load_settings root; }
 
-# load_settings FILE...: the environment wins over the files, a later file over an earlier one.
+# load_settings all|root
 load_settings() {
   local -A from_env=()
-  local name type default file files=("$@")
+  local name type default
   settings_rows >/dev/null # read the list once, in this shell
   while IFS=$'\t' read -r name type default; do
     [[ -v ${name} ]] && from_env[${name}]="${!name}"
   done < <(settings_rows)
-  for file in "${files[@]}"; do
-    load_env_file "${file}"
-  done
+  load_env_file "${HOST_SETTINGS_FILE}"
+  load_env_file "${SCRIPTS_DIR}/deploy.env"
+  if [[ "$1" == all ]]; then
+    load_env_file "${from_env[APP_HOME]:-${APP_HOME:-${REPO_DIR}/.deploy}}/deploy.env"
+  fi
   for name in "${!from_env[@]}"; do
     printf -v "${name}" '%s' "${from_env[${name}]}"
   done

@@ -4,7 +4,7 @@
 # colors are units (units.sh): the same command line, started and stopped by systemd.
 
 # shellcheck source=scripts/lib/units.sh
-source "${SCRIPTS_DIR}/lib/units.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/units.sh"
 
 pid_file() { echo "${RUN_DIR}/$1.pid"; }
 socket_path() { echo "${RUN_DIR}/$1.sock"; }

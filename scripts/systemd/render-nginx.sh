@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # render-nginx.sh — root's nginx config on a host set up by ansible/site.yml: the project's templates
-# rendered with the settings of scripts/deploy.env (root's, rendered by the playbook) into NGINX_DIR
+# rendered with the host's settings (/etc/bluegreen/deploy.env, root's, rendered by the playbook) into NGINX_DIR
 # (root's, e.g. /etc/nginx/bluegreen), tested with nginx -t; a config that fails is swapped back. Prints
 # "changed" or "unchanged" (the playbook reloads nginx on "changed"). Run as root; it reads no file the
 # deploy user can write.

@@ -246,12 +246,12 @@ class ServerIntegrationTests {
 				"sudo -n systemctl daemon-reload", "sudo -n systemctl edit bluegreen@blue.service",
 				"sudo -n systemctl start bluegreen@blue", "mkdir /etc/systemd/system/bluegreen@.service.d",
 				"echo 'include /etc/shadow;' > /etc/nginx/bluegreen/active.conf",
-				"echo x >> /opt/bluegreen/scripts/deploy.env")) {
+				"echo x >> /etc/bluegreen/deploy.env")) {
 			assertThat(this.host.sshAs("deploy", attempt).exitCode()).as(attempt).isNotZero();
 		}
 		// Nothing root executes or reads as config is the deploy user's to write.
 		String writable = this.host.sshAs("deploy",
-				"find /etc/nginx /etc/systemd /etc/sudoers.d /etc/logrotate.d /usr/local/sbin /opt/bluegreen "
+				"find /etc/bluegreen /etc/nginx /etc/systemd /etc/sudoers.d /etc/logrotate.d /usr/local/sbin /opt/bluegreen "
 						+ "\\( -type f -o -type d \\) -writable 2>/dev/null || true")
 			.stdout().strip();
 		assertThat(writable).isEmpty();
@@ -318,7 +318,7 @@ class ServerIntegrationTests {
 
 	/** The files the playbook manages, with their checksums, owners and modes. */
 	private String managedFiles() {
-		return this.host.run("cd / && find /opt/bluegreen /etc/nginx /etc/systemd/system /etc/sudoers.d /etc/logrotate.d "
+		return this.host.run("cd / && find /opt/bluegreen /etc/bluegreen /etc/nginx /etc/systemd/system /etc/sudoers.d /etc/logrotate.d "
 				+ "/usr/local/sbin /opt/app/app.env -type f -printf '%p %U %G %m ' -exec sha256sum {} \\; | sort; "
 				+ "stat -c '%n %U %G %a' /opt/app /opt/app/*/");
 	}

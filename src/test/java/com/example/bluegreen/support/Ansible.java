@@ -14,8 +14,8 @@ import java.util.regex.Pattern;
 
 /**
  * The project's playbooks (ansible/), run with Debian's ansible-core against booted test hosts: an
- * inventory and a vars file written for the run (the vars file holds the run's RabbitMQ password: mode
- * 0600), the harness's SSH config.
+ * inventory and a vars file written for the run (mode 0600: it holds the run's RabbitMQ credentials),
+ * the harness's SSH config.
  */
 public final class Ansible {
 
