@@ -31,22 +31,26 @@ hook_log() { log "${LIFECYCLE_EVENT:-${SCRIPT_NAME}}${DEPLOYMENT_ID:+ (${DEPLOYM
 hook_fail() { die "${EXIT_FAILED}" "${DEPLOYMENT_ID:+deployment ${DEPLOYMENT_ID}: }$*"; }
 
 # bundle_setting NAME: NAME's value in the revision's scripts/deploy.env, or nothing.
-bundle_setting() {
-  local file="${SCRIPTS_DIR}/deploy.env"
-  [[ -f "${file}" ]] || return 0
+bundle_setting() { file_setting "${SCRIPTS_DIR}/deploy.env" "$1"; }
+
+# file_setting FILE NAME: NAME's value in a deploy.env, or nothing.
+file_setting() {
+  [[ -f "$1" ]] || return 0
   (
-    unset "$1"
+    unset "$2"
     # shellcheck source=/dev/null
-    source "${file}" >/dev/null 2>&1
-    printf '%s' "${!1:-}"
+    source "$1" >/dev/null 2>&1
+    printf '%s' "${!2:-}"
   ) || true
 }
 
-# resolve_app_home: APP_HOME from the environment, else the bundle's deploy.env, else /opt/app; exported,
-# so the scripts the hooks run use the same one.
+# resolve_app_home: APP_HOME from the environment, else the bundle's deploy.env, else the host's settings
+# (/etc/bluegreen/deploy.env, root's, from ansible/site.yml), else /opt/app; exported, so the scripts the
+# hooks run use the same one.
 resolve_app_home() {
   if [[ -z "${APP_HOME:-}" ]]; then
     APP_HOME="$(bundle_setting APP_HOME)"
+    [[ -n "${APP_HOME}" ]] || APP_HOME="$(file_setting "${HOST_SETTINGS_FILE}" APP_HOME)"
     APP_HOME="${APP_HOME:-${DEFAULT_APP_HOME}}"
   fi
   export APP_HOME

@@ -37,8 +37,9 @@ import java.util.stream.Stream;
  * (the agent's {@code Process.kill('-TERM')}) and, here, SIGKILL after a grace period; a non-zero exit or a
  * timeout fails the deployment and the remaining events are not run.</li>
  * </ul>
- * Differences, on purpose: scripts run as the current user ({@code runas} is not applied: that needs the
- * users and root), absolute {@code files} destinations land under {@code hostRoot}, and the working
+ * Differences, on purpose: scripts run as the current user unless the agent is told to apply {@code runas}
+ * ({@code su <runas> -c <script>}, as the real agent does; that needs the users and root: a booted test
+ * host, through {@link #main(String[])}), absolute {@code files} destinations land under {@code hostRoot}, and the working
  * directory is the deployment root (the agent's is its own, never the archive directory). A hook that leaves
  * a process holding its stdout/stderr makes the real agent wait forever; here it fails the deployment.
  */
@@ -60,12 +61,41 @@ final class LocalCodeDeployAgent {
 
 	private final List<Path> installed = new ArrayList<>();
 
+	private final boolean applyRunas;
+
 	private Path lastSuccessfulArchive;
 
 	LocalCodeDeployAgent(Path deploymentRoot, Path hostRoot, Map<String, String> environment) {
+		this(deploymentRoot, hostRoot, environment, false);
+	}
+
+	LocalCodeDeployAgent(Path deploymentRoot, Path hostRoot, Map<String, String> environment, boolean applyRunas) {
 		this.deploymentRoot = deploymentRoot;
 		this.hostRoot = hostRoot;
 		this.environment = Map.copyOf(environment);
+		this.applyRunas = applyRunas;
+	}
+
+	/**
+	 * The agent on a host of its own (a booted test host, as root): {@code DEPLOYMENT_ROOT BUNDLE...} deploys
+	 * the bundles one after another, files to their real destinations, each hook as its {@code runas} user.
+	 * Prints each deployment; exits 0 when all succeeded, 1 at the first that failed.
+	 */
+	public static void main(String[] args) throws IOException, InterruptedException {
+		if (args.length < 2) {
+			System.err.println("usage: LocalCodeDeployAgent DEPLOYMENT_ROOT BUNDLE...");
+			System.exit(2);
+		}
+		Map<String, String> environment = Map.of("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+				"LANG", "C.UTF-8");
+		LocalCodeDeployAgent agent = new LocalCodeDeployAgent(Path.of(args[0]), Path.of("/"), environment, true);
+		for (int i = 1; i < args.length; i++) {
+			Deployment deployment = agent.deploy(Path.of(args[i]));
+			System.out.println("=== " + args[i] + ": " + deployment);
+			if (!deployment.succeeded()) {
+				System.exit(1);
+			}
+		}
 	}
 
 	Path hostPath(String absolute) {
@@ -144,7 +174,9 @@ final class LocalCodeDeployAgent {
 		if (!Files.isExecutable(path) && !path.toFile().setExecutable(true)) {
 			return HookRun.missing(event, path);
 		}
-		ProcessBuilder builder = new ProcessBuilder("setsid", path.toString()).directory(this.deploymentRoot.toFile());
+		List<String> command = (this.applyRunas && script.runas() != null)
+				? List.of("setsid", "su", script.runas(), "-c", path.toString()) : List.of("setsid", path.toString());
+		ProcessBuilder builder = new ProcessBuilder(command).directory(this.deploymentRoot.toFile());
 		builder.environment().clear();
 		builder.environment().putAll(this.environment);
 		builder.environment().putAll(Map.of("LIFECYCLE_EVENT", event, "DEPLOYMENT_ID", deploymentId, "APPLICATION_NAME",

@@ -302,6 +302,31 @@ class ServerIntegrationTests {
 		assertThat(version()).isEqualTo(TestJars.nextVersion());
 	}
 
+	@Test
+	@Order(8)
+	void theCodeDeployHooksDeployThroughTheUnitsAndLeaveRootsNginxConfigAlone() throws IOException {
+		this.host.copy(agentJar(), "/var/tmp/agent.jar");
+		this.host.copy(snakeYamlJar(), "/var/tmp/snakeyaml.jar");
+		this.host.copy(bundle("v1", TestJars.current()), "/var/tmp/bundle-v1.zip");
+		this.host.copy(bundle("v2", TestJars.next()), "/var/tmp/bundle-v2.zip");
+		String nginxConfig = this.host.run("find /etc/nginx -type f -exec sha256sum {} + | sort");
+
+		// Two deployments, as the agent runs them (as root, each hook as its runas user): the second one
+		// runs the first one's ApplicationStop.
+		ScriptProcess.Result agent = this.host.ssh("cd /var/tmp && java -cp /var/tmp/agent.jar:/var/tmp/snakeyaml.jar "
+				+ "com.example.bluegreen.delivery.LocalCodeDeployAgent /var/tmp/codedeploy "
+				+ "/var/tmp/bundle-v1.zip /var/tmp/bundle-v2.zip");
+
+		assertThat(agent.exitCode()).as(agent.output()).isZero();
+		assertThat(agent.stdout()).contains("bundle-v2.zip: deployment", "succeeded");
+		assertThat(version()).isEqualTo(TestJars.nextVersion());
+		String live = liveColor();
+		assertThat(this.host.run("systemctl is-active bluegreen@" + live)).isEqualTo("active");
+		assertThat(this.host.run("ps -o user= -p " + mainPid(live))).isEqualTo("deploy");
+		assertThat(this.host.run("find /etc/nginx -type f -exec sha256sum {} + | sort")).isEqualTo(nginxConfig);
+		assertThat(this.host.run("stat -c %U /opt/app/revision/appspec.yml")).isEqualTo("root");
+	}
+
 	private void deploy(String jar) {
 		deploy(DEPLOY + " " + jar, true);
 	}
@@ -376,6 +401,55 @@ class ServerIntegrationTests {
 		long first = failures.stream().mapToLong(LoadGenerator.Sample::intendedNanos).min().orElseThrow();
 		long last = failures.stream().mapToLong(LoadGenerator.Sample::intendedNanos).max().orElseThrow();
 		return (last - first) / 1_000_000;
+	}
+
+	/** The Jenkinsfile's bundle: appspec.yml, scripts/ and nginx/ of this checkout, and the jar as app.jar. */
+	private static Path bundle(String name, Path jar) {
+		Path zip = WORK.resolve("bundle-" + name + ".zip");
+		Path project = Path.of("").toAbsolutePath();
+		try {
+			Files.deleteIfExists(zip);
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+		for (List<String> command : List.of(
+				List.of("zip", "-q", "-r", zip.toString(), "appspec.yml", "scripts", "nginx", "-x", "scripts/deploy.env"),
+				List.of("zip", "-q", "-j", zip.toString(), jar.toString()))) {
+			ScriptProcess.Result result = ScriptProcess.start(Path.of("/usr/bin/env"), Map.of(), command.toArray(String[]::new))
+				.waitFor(Duration.ofMinutes(1));
+			assertThat(result.exitCode()).as(result.output()).isZero();
+		}
+		assertThat(project.resolve("appspec.yml")).exists();
+		return zip;
+	}
+
+	/** What the stand-in reads appspec.yml with. */
+	private static Path snakeYamlJar() {
+		try {
+			return Path.of(org.yaml.snakeyaml.Yaml.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+		}
+		catch (java.net.URISyntaxException ex) {
+			throw new IllegalStateException(ex);
+		}
+	}
+
+	/** The CodeDeploy agent's stand-in (it needs only the JDK), packed to run on the host. */
+	private static Path agentJar() throws IOException {
+		Path classes = Path.of("target/test-classes").toAbsolutePath();
+		Path jar = WORK.resolve("agent.jar");
+		try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar));
+				var files = Files.walk(classes.resolve("com/example/bluegreen/delivery"))) {
+			for (Path file : files.filter((path) -> {
+				String name = path.getFileName().toString();
+				return name.startsWith("LocalCodeDeployAgent") || name.startsWith("AppSpec");
+			}).toList()) {
+				out.putNextEntry(new JarEntry(classes.relativize(file).toString()));
+				out.write(Files.readAllBytes(file));
+				out.closeEntry();
+			}
+		}
+		return jar;
 	}
 
 	/**
