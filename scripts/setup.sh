@@ -26,8 +26,14 @@ missing_packages() {
   local groups=" $* " tool package group
   while IFS=$'\t' read -r tool package group; do
     [[ "${groups}" == *" ${group} "* ]] || continue
-    command -v "${tool}" >/dev/null || [[ -e "${tool}" ]] || echo "${package}"
+    installed "${tool}" || echo "${package}"
   done < <(grep -v -e '^#' -e '^$' "${TOOLS_FILE}") | sort -u
+}
+
+# installed TOOL: a path (a keyring) exists, a command is on PATH (never a file of that name in the
+# working directory: the project's nginx/ is one).
+installed() {
+  if [[ "$1" == /* ]]; then [[ -e "$1" ]]; else command -v "$1" >/dev/null; fi
 }
 
 # as_root COMMAND...: COMMAND as root (sudo when we are not).

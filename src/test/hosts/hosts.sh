@@ -68,7 +68,7 @@ check_tools() {
   local tool package
   [[ "${EUID}" -eq 0 ]] || die "booted test hosts need root (network namespaces, systemd-nspawn); run as root or skip them with -Dbooted-hosts.skip=true"
   while read -r tool package; do
-    command -v "${tool}" >/dev/null 2>&1 || [[ -e "${tool}" ]] ||
+    if [[ "${tool}" == /* ]]; then [[ -e "${tool}" ]]; else command -v "${tool}" >/dev/null 2>&1; fi ||
       die "${tool} is missing (Debian package: ${package}); booted test hosts need it"
   done < <(awk -F '\t' '!/^#/ && $3 == "hosts" { print $1 " " $2 }' "${TOOLS_LIST}")
 }
