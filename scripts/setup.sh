@@ -13,11 +13,12 @@ readonly REDIS_PORT=6379 RABBITMQ_PORT=5672
 
 usage() {
   cat >&2 <<'USAGE'
-usage: setup.sh [--yes] [GROUP...]
+usage: setup.sh [--yes | --check] [GROUP...]
 
 Installs the packages of scripts/lib/tools.tsv's GROUPs that are missing (default: every group: deploy,
 server, services, test, bench, hosts) with apt-get, through sudo when not root; asks first unless --yes
 or CI is set. Then starts Redis and RabbitMQ on localhost when they are not running.
+--check only prints the missing packages, one per line (nothing when all are there), and changes nothing.
 USAGE
 }
 
@@ -83,11 +84,12 @@ start_services() {
 }
 
 main() {
-  local assume_yes=false groups=()
+  local assume_yes=false check=false groups=()
   [[ -z "${CI:-}" ]] || assume_yes=true
   while (($#)); do
     case "$1" in
       --yes) assume_yes=true ;;
+      --check) check=true ;;
       deploy | server | services | test | bench | hosts) groups+=("$1") ;;
       *) usage; exit "${EXIT_USAGE}" ;;
     esac
@@ -96,6 +98,10 @@ main() {
   ((${#groups[@]})) || groups=(deploy server services test bench hosts)
   local missing=()
   mapfile -t missing < <(missing_packages "${groups[@]}")
+  if [[ "${check}" == true ]]; then
+    ((${#missing[@]} == 0)) || printf '%s\n' "${missing[@]}"
+    return 0
+  fi
   install_packages "${assume_yes}" ${missing[@]+"${missing[@]}"}
   start_services
   log "ready: the tools of ${groups[*]}, Redis and RabbitMQ"

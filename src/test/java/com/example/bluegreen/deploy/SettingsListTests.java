@@ -3,6 +3,7 @@ package com.example.bluegreen.deploy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,6 +11,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import com.example.bluegreen.support.ScriptLibrary;
+import com.example.bluegreen.support.ScriptProcess;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -64,6 +66,34 @@ class SettingsListTests {
 		for (List<String> tool : tools()) {
 			assertThat(readme).as("README names the package of %s", tool.get(0)).contains(tool.get(1));
 		}
+	}
+
+	@Test
+	void setupFindsAMissingCommandEvenWhereAFileOfItsNameIsHere() throws Exception {
+		// A PATH with every tool of the list but nginx, run from the project (which has an nginx/ directory).
+		Path bin = Files.createTempDirectory("setup-path");
+		for (List<String> tool : tools()) {
+			Path command = Path.of("/usr/bin", tool.get(0));
+			for (String dir : List.of("/usr/sbin", "/usr/bin", "/sbin", "/bin")) {
+				if (Files.isExecutable(Path.of(dir, tool.get(0)))) {
+					command = Path.of(dir, tool.get(0));
+					break;
+				}
+			}
+			if (!tool.get(0).startsWith("/") && !tool.get(0).equals("nginx") && Files.isExecutable(command)) {
+				Files.createSymbolicLink(bin.resolve(tool.get(0)), command);
+			}
+		}
+		for (String helper : List.of("grep", "sort", "dirname", "basename", "cat")) {
+			if (!Files.exists(bin.resolve(helper))) {
+				Files.createSymbolicLink(bin.resolve(helper), Path.of("/usr/bin", helper));
+			}
+		}
+		ScriptProcess.Result check = ScriptProcess
+			.start(REPOSITORY.resolve("scripts/setup.sh"), Map.of("PATH", bin.toString()), "--check", "server")
+			.waitFor(Duration.ofMinutes(1));
+		assertThat(check.exitCode()).as(check.output()).isZero();
+		assertThat(check.stdout().lines()).containsExactly("nginx");
 	}
 
 	/** NAME -> DEFAULT, in the list's order. */

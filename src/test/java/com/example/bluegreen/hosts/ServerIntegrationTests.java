@@ -258,7 +258,7 @@ class ServerIntegrationTests {
 		// Every file root's nginx read, and every directory above it.
 		List<String> nginxFiles = this.host.run("nginx -T 2>/dev/null | sed -n 's/^# configuration file \\(.*\\):$/\\1/p'")
 			.lines().toList();
-		assertThat(nginxFiles).contains("/etc/nginx/bluegreen/current/conf.d/app.conf", "/etc/nginx/bluegreen/active.conf");
+		assertThat(nginxFiles).contains("/etc/nginx/bluegreen/conf.d/app.conf", "/etc/nginx/bluegreen/active.conf");
 		for (String file : nginxFiles) {
 			String check = "p=" + file + "; while [ \"$p\" != / ]; do [ -w \"$p\" ] && echo \"$p\"; p=$(dirname \"$p\"); done; true";
 			assertThat(this.host.sshAs("deploy", check).stdout().strip()).as(file).isEmpty();
