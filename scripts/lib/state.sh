@@ -4,8 +4,11 @@
 
 journal_file() { echo "${STATE_DIR}/journal.json"; }
 history_file() { echo "${STATE_DIR}/deploys.jsonl"; }
+lease_file() { echo "${STATE_DIR}/lease"; }
+fleet_history_file() { echo "${STATE_DIR}/fleet.jsonl"; }
 
 # take_lock: one deploy, switch, rollback or stop at a time per APP_HOME; a second one exits 3 at once.
+# While a fleet deploy holds the host's lease (lease.sh), only calls that carry its id (FLEET_ID) pass.
 take_lock() {
   local holder=""
   exec {LOCK_FD}>>"${STATE_DIR}/lock"
@@ -13,7 +16,30 @@ take_lock() {
     holder="$(cat "${STATE_DIR}/lock.owner" 2>/dev/null || true)"
     die "${EXIT_LOCKED}" "another deploy is running${holder:+ (${holder})}; the lock is ${STATE_DIR}/lock"
   fi
+  holder="$(lease_holder)"
+  [[ -z "${holder}" || "${holder}" == "${FLEET_ID:-}" ]] ||
+    die "${EXIT_LOCKED}" "this host is leased to fleet deploy ${holder} (scripts/fleet.sh); after a controller crash: fleet.sh unlock, or lease.sh break here"
   printf '%s pid %s since %s\n' "${SCRIPT_NAME}" "$$" "$(date -Is)" >"${STATE_DIR}/lock.owner"
+}
+
+# lease_holder: the fleet deploy id that holds this host, or nothing.
+lease_holder() {
+  [[ -f "$(lease_file)" ]] || return 0
+  cat "$(lease_file)"
+}
+
+lease_write() {
+  local tmp
+  tmp="$(mktemp "${STATE_DIR}/.lease.XXXXXX")"
+  printf '%s\n' "$1" >"${tmp}"
+  mv -f "${tmp}" "$(lease_file)"
+}
+
+lease_remove() { rm -f "$(lease_file)"; }
+
+# fleet_history_append JSON: a fleet deploy's record (scripts/fleet.sh), one line, beside the host's history.
+fleet_history_append() {
+  jq -c . <<<"$1" >>"$(fleet_history_file)"
 }
 
 # without_lock_fd COMMAND...: runs COMMAND without the deploy lock's descriptor (a child that outlives

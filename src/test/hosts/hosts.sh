@@ -43,6 +43,7 @@ usage: hosts.sh COMMAND [ARGS]
   up NAME [--from SNAPSHOT]  boot a host (from the image, or a snapshot); wait for sshd and `running`
   ssh [--user USER] NAME [CMD...]  run CMD on the host as root, or USER (who has the run's key)
   copy NAME LOCAL REMOTE     copy a file to the host (as root)
+  link NAME up|down          connect the host to the network, or cut it off (a host that is unreachable)
   reboot NAME                reboot the host; wait until it is back and `running`
   snapshot NAME SNAPSHOT     stop the host, keep its root as SNAPSHOT, boot it again
   address NAME               print the host's address
@@ -641,6 +642,8 @@ main() {
     up) [[ $# -ge 1 ]] || { usage; exit 2; }; cmd_up "$@" ;;
     ssh) [[ $# -ge 1 ]] || { usage; exit 2; }; cmd_ssh "$@" ;;
     copy) [[ $# -eq 3 ]] || { usage; exit 2; }; cmd_copy "$@" ;;
+    link) [[ $# -eq 2 && ( "$2" == up || "$2" == down ) ]] || { usage; exit 2; }; host_address "$1" >/dev/null
+      ip link set "${PREFIX}$1" "$2" ;;
     reboot) [[ $# -eq 1 ]] || { usage; exit 2; }; cmd_reboot "$1" ;;
     snapshot) [[ $# -eq 2 ]] || { usage; exit 2; }; cmd_snapshot "$1" "$2" ;;
     address) [[ $# -eq 1 ]] || { usage; exit 2; }; host_address "$1" ;;

@@ -18,6 +18,7 @@ import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 import javax.tools.ToolProvider;
 
@@ -113,7 +114,7 @@ class ServerIntegrationTests {
 		System.out.printf("server: site.yml on a bare host %d ms (%d changed), second run %d ms (0 changed)%n", firstMs,
 				first.changed("app1"), secondMs);
 		// A change hidden as "no change" would make the second run's zero meaningless.
-		try (var files = Files.walk(Path.of("ansible"))) {
+		try (var files = Stream.concat(Stream.of(Path.of("ansible/site.yml")), Files.walk(Path.of("ansible/roles")))) {
 			for (Path file : files.filter(Files::isRegularFile).toList()) {
 				assertThat(Files.readString(file)).as(file.toString()).doesNotContainPattern("changed_when:\\s*false");
 			}

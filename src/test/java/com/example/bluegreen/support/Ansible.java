@@ -35,11 +35,21 @@ public final class Ansible {
 
 	/** Writes the inventory (group {@code app}: the hosts) and the vars (YAML text) into {@code dir}. */
 	public static Ansible forHosts(Path dir, String sshConfig, List<BootedHosts.Host> hosts, String varsYaml) {
-		StringBuilder inventory = new StringBuilder("[app]\n");
-		for (BootedHosts.Host host : hosts) {
-			inventory.append(host.name()).append(" ansible_host=").append(host.address()).append('\n');
-		}
-		inventory.append("\n[all:vars]\nansible_user=root\nansible_ssh_common_args=-F ").append(sshConfig).append('\n');
+		return forGroups(dir, sshConfig, Map.of("app", hosts), varsYaml);
+	}
+
+	/** Writes the inventory (a group per key) and the vars (YAML text) into {@code dir}. */
+	public static Ansible forGroups(Path dir, String sshConfig, Map<String, List<BootedHosts.Host>> groups,
+			String varsYaml) {
+		StringBuilder inventory = new StringBuilder();
+		groups.forEach((group, hosts) -> {
+			inventory.append('[').append(group).append("]\n");
+			for (BootedHosts.Host host : hosts) {
+				inventory.append(host.name()).append(" ansible_host=").append(host.address()).append('\n');
+			}
+			inventory.append('\n');
+		});
+		inventory.append("[all:vars]\nansible_user=root\nansible_ssh_common_args=-F ").append(sshConfig).append('\n');
 		try {
 			Files.createDirectories(dir);
 			Path inventoryFile = Files.writeString(dir.resolve("inventory.ini"), inventory);
@@ -52,6 +62,10 @@ public final class Ansible {
 		catch (IOException ex) {
 			throw new UncheckedIOException(ex);
 		}
+	}
+
+	public Path inventory() {
+		return this.inventory;
 	}
 
 	/** Runs ansible/PLAYBOOK against the inventory; fails when it fails. */

@@ -130,6 +130,11 @@ public final class BootedHosts implements AutoCloseable {
 		return env;
 	}
 
+	/** Connects the host to the hosts' network, or cuts it off (its link on the machine's side goes down). */
+	public void network(Host host, boolean up) {
+		run(COMMAND_TIMEOUT, "link", host.name(), up ? "up" : "down");
+	}
+
 	/**
 	 * Stops every host (poweroff, kill on timeout) and removes hosts, snapshots, network and service access;
 	 * keeps the run's lock (to check that nothing is left before another run may start).

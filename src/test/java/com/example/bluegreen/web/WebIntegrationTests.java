@@ -50,6 +50,14 @@ class WebIntegrationTests {
 	}
 
 	@Test
+	void healthzSaysOnlyWhetherTheColorTakesTraffic() {
+		HttpResponse<String> response = this.browser.get(green.uri("/healthz"));
+
+		assertThat(response.statusCode()).isEqualTo(200);
+		assertThat(response.body()).isEqualTo("{\"status\":\"UP\"}");
+	}
+
+	@Test
 	void hashIsDeterministicCpuWork() {
 		String first = this.browser.get(green.uri("/hash/load-test")).body();
 

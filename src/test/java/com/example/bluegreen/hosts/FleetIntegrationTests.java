@@ -1,0 +1,278 @@
+package com.example.bluegreen.hosts;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.example.bluegreen.support.Ansible;
+import com.example.bluegreen.support.BootedHosts;
+import com.example.bluegreen.support.BootedHosts.Host;
+import com.example.bluegreen.support.LoadGenerator;
+import com.example.bluegreen.support.ScriptProcess;
+import com.example.bluegreen.support.TestJars;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A fleet: three app hosts and a load balancer (booted Debian 12 hosts) provisioned by ansible/site.yml,
+ * deployed to by scripts/fleet.sh (ansible/rollout.yml) from this machine, under load sent through the
+ * load balancer by keep-alive clients that never retry (GET and POST). Needs root (see BootedHosts).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FleetIntegrationTests {
+
+	private static final Path WORK = Path.of("target/booted-fleet").toAbsolutePath();
+
+	private static final Path FLEET = Path.of("scripts/fleet.sh").toAbsolutePath();
+
+	private static final Pattern PHASES = Pattern.compile("preflight ([\\d.]+)s · stage ([\\d.]+)s · promote ([\\d.]+)s · commit ([\\d.]+)s");
+
+	private BootedHosts hosts;
+
+	private List<Host> apps;
+
+	private Host lb;
+
+	private Ansible ansible;
+
+	@BeforeAll
+	void provisionAFleet() throws IOException {
+		this.hosts = BootedHosts.open();
+		List<Host> booted = this.hosts.startAll("app1", "app2", "app3", "lb1");
+		this.apps = booted.subList(0, 3);
+		this.lb = booted.get(3);
+		Map<String, String> env = this.hosts.environment();
+		String deployKey = Files.readString(Path.of(env.get("SSH_KEY") + ".pub")).strip();
+		this.ansible = Ansible.forGroups(WORK, env.get("SSH_CONFIG"), Map.of("app", this.apps, "lb", List.of(this.lb)), """
+				bluegreen_apt_update_cache: false
+				bluegreen_deploy_authorized_keys: ["%s"]
+				bluegreen_settings:
+				  APP_HOME: /opt/app
+				  PUBLIC_PORT: 80
+				  FAST_START: false
+				bluegreen_app_env:
+				  SPRING_DATA_REDIS_HOST: "%s"
+				  SPRING_DATA_REDIS_PORT: "%s"
+				  SPRING_RABBITMQ_HOST: "%s"
+				  SPRING_RABBITMQ_PORT: "%s"
+				  SPRING_RABBITMQ_USERNAME: "%s"
+				  SPRING_RABBITMQ_PASSWORD: "%s"
+				""".formatted(deployKey, env.get("REDIS_HOST"), env.get("REDIS_PORT"), env.get("RABBITMQ_HOST"),
+				env.get("RABBITMQ_PORT"), env.get("RABBITMQ_USERNAME"), env.get("RABBITMQ_PASSWORD")));
+		long started = System.nanoTime();
+		this.ansible.playbook("site.yml", Duration.ofMinutes(10));
+		System.out.printf("fleet: site.yml on 3 app hosts and a load balancer in %d ms%n",
+				(System.nanoTime() - started) / 1_000_000);
+		ScriptProcess.Result first = fleet("deploy", TestJars.current().toString());
+		assertThat(first.exitCode()).as(first.output()).isZero();
+	}
+
+	@AfterAll
+	void cleanUp() {
+		if (this.hosts != null) {
+			this.hosts.close();
+		}
+	}
+
+	@Test
+	@Order(1)
+	void fleetDeploysUnderLoadThroughTheLoadBalancerFailNoRequestAndEndOnOneVersion() {
+		LoadGenerator.Result load;
+		ScriptProcess.Result toNext;
+		ScriptProcess.Result back;
+		try (LoadGenerator generator = new LoadGenerator(this.lb.address(), 80, 16, true, Duration.ofMillis(20))) {
+			toNext = fleet("deploy", TestJars.next().toString());
+			assertThat(toNext.exitCode()).as(toNext.output()).isZero();
+			assertThat(versions()).containsOnly(TestJars.nextVersion());
+			back = fleet("deploy", TestJars.current().toString());
+			assertThat(back.exitCode()).as(back.output()).isZero();
+			load = generator.stop();
+		}
+		System.out.printf("fleet: v1 -> v2 -> v1 under 16 keep-alive clients through the load balancer: %d failed of %d;"
+				+ " mixed versions at most for the promote phase: %s s, %s s%n", load.failures().size(), load.total(),
+				phase(toNext, 3), phase(back, 3));
+		assertThat(load.total()).isGreaterThan(1000);
+		assertThat(load.failures()).as(load.describeFailures(10)).isEmpty();
+		assertThat(versions()).containsOnly(TestJars.version(TestJars.current()));
+		assertThat(load.acceptedOrders()).isNotEmpty();
+	}
+
+	@Test
+	@Order(2)
+	void aFleetDeployTakesLessThanThreeSingleHostDeploysOneAfterAnother() {
+		long started = System.nanoTime();
+		for (Host app : this.apps) {
+			app.copy(TestJars.next(), "/var/tmp/single.jar");
+			ScriptProcess.Result single = app.sshAs("deploy", "/opt/bluegreen/scripts/deploy.sh /var/tmp/single.jar");
+			assertThat(single.exitCode()).as(single.output()).isZero();
+		}
+		long singlesMs = (System.nanoTime() - started) / 1_000_000;
+		started = System.nanoTime();
+		ScriptProcess.Result fleet = fleet("deploy", TestJars.current().toString());
+		long fleetMs = (System.nanoTime() - started) / 1_000_000;
+		assertThat(fleet.exitCode()).as(fleet.output()).isZero();
+		System.out.printf("fleet: 3 single-host deploys one after another %d ms (copy included), one fleet deploy %d ms:"
+				+ " %.2fx%n", singlesMs, fleetMs, (double) fleetMs / singlesMs);
+		assertThat(versions()).containsOnly(TestJars.version(TestJars.current()));
+	}
+
+	@Test
+	@Order(3)
+	void aVersionUnreadyOnlyOnHost2LeavesEveryHostOnTheOldVersion() {
+		Host app2 = this.apps.get(1);
+		// A setting only host 2 has: the new color cannot be ready within a second.
+		app2.sshAs("deploy", "echo READY_TIMEOUT=1 > /opt/app/deploy.env");
+		LoadGenerator.Result load;
+		ScriptProcess.Result deploy;
+		try (LoadGenerator generator = new LoadGenerator(this.lb.address(), 80, 16, true, Duration.ofMillis(20))) {
+			deploy = fleet("deploy", TestJars.next().toString());
+			load = generator.stop();
+		}
+		finally {
+			app2.sshAs("deploy", "rm -f /opt/app/deploy.env");
+		}
+		System.out.printf("fleet: unready on app2 at stage: exit %d, %d failed of %d; %s%n", deploy.exitCode(),
+				load.failures().size(), load.total(), backIn(deploy));
+		assertThat(deploy.exitCode()).as(deploy.output()).isEqualTo(1);
+		assertThat(deploy.stderr()).contains("failed on app2");
+		assertThat(versions()).containsOnly(TestJars.version(TestJars.current()));
+		for (Host app : this.apps) {
+			assertThat(app.sshAs("deploy", "/opt/bluegreen/scripts/lease.sh show").stdout()).as(app.name()).isBlank();
+			assertThat(app.run("systemctl is-active bluegreen@blue bluegreen@green || true").lines()
+				.filter("active"::equals)).as(app.name()).hasSize(1);
+		}
+		assertThat(load.failures()).as(load.describeFailures(10)).isEmpty();
+	}
+
+	@Test
+	@Order(4)
+	void aVersionThatFailsItsVerifyOnHost2AfterItsSwitchPutsHost1BackAndNeverSwitchesHost3() {
+		Host app2 = this.apps.get(1);
+		// A setting only host 2 has: its verify asks a path nginx never passes to the app.
+		app2.sshAs("deploy", "printf 'VERIFY_PATH=/actuator/health\\nVERIFY_TIMEOUT=3\\n' > /opt/app/deploy.env");
+		LoadGenerator.Result load;
+		ScriptProcess.Result deploy;
+		try (LoadGenerator generator = new LoadGenerator(this.lb.address(), 80, 16, true, Duration.ofMillis(20))) {
+			deploy = fleet("deploy", TestJars.next().toString());
+			load = generator.stop();
+		}
+		finally {
+			app2.sshAs("deploy", "rm -f /opt/app/deploy.env");
+		}
+		System.out.printf("fleet: verify fails on app2 after its switch: exit %d, %d failed of %d; %s%n",
+				deploy.exitCode(), load.failures().size(), load.total(), backIn(deploy));
+		assertThat(deploy.exitCode()).as(deploy.output()).isEqualTo(1);
+		assertThat(deploy.stderr()).contains("failed on app2");
+		assertThat(versions()).containsOnly(TestJars.version(TestJars.current()));
+		// Host 1 switched and went back; host 3 never switched (its history holds no switch of this deploy).
+		assertThat(lastOutcome(this.apps.get(0))).isEqualTo("rolled-back");
+		assertThat(this.apps.get(2).sshAs("deploy", "tail -n1 /opt/app/state/deploys.jsonl | jq -r '.phases_ms.switch // \"none\"'")
+			.stdout().strip()).isEqualTo("none");
+		assertThat(load.failures()).as(load.describeFailures(10)).isEmpty();
+	}
+
+	@Test
+	@Order(5)
+	void aSecondFleetDeployExits3WithinSecondsWhileTheFirstRuns() {
+		ScriptProcess first = ScriptProcess.start(FLEET, fleetEnv(), "-i", this.ansible.inventory().toString(), "deploy",
+				TestJars.next().toString());
+		first.awaitLine("staging", Duration.ofSeconds(60));
+		long started = System.nanoTime();
+		ScriptProcess.Result second = fleet("deploy", TestJars.next().toString());
+		long secondMs = (System.nanoTime() - started) / 1_000_000;
+		System.out.printf("fleet: a second fleet deploy exited %d after %d ms%n", second.exitCode(), secondMs);
+		assertThat(second.exitCode()).as(second.output()).isEqualTo(3);
+		assertThat(secondMs).isLessThan(5_000);
+		ScriptProcess.Result firstResult = first.waitFor(Duration.ofMinutes(5));
+		assertThat(firstResult.exitCode()).as(firstResult.output()).isZero();
+		assertThat(versions()).containsOnly(TestJars.nextVersion());
+		// A local deploy on a host while a fleet deploy holds it exits 3 too: covered by the lease (lease.sh).
+	}
+
+	@Test
+	@Order(6)
+	void aHostUnreachableAtPreflightExits2AndChangesNothing() {
+		Host app3 = this.apps.get(2);
+		String before = fleetState();
+		this.hosts.network(app3, false);
+		ScriptProcess.Result deploy;
+		try {
+			deploy = fleet("deploy", TestJars.current().toString());
+		}
+		finally {
+			this.hosts.network(app3, true);
+		}
+		System.out.printf("fleet: app3 unreachable at preflight: exit %d%n", deploy.exitCode());
+		assertThat(deploy.exitCode()).as(deploy.output()).isEqualTo(2);
+		assertThat(deploy.stderr()).contains("app3");
+		assertThat(fleetState()).isEqualTo(before);
+		assertThat(versions()).containsOnly(TestJars.nextVersion());
+	}
+
+	private ScriptProcess.Result fleet(String... args) {
+		String[] all = new String[args.length + 2];
+		all[0] = "-i";
+		all[1] = this.ansible.inventory().toString();
+		System.arraycopy(args, 0, all, 2, args.length);
+		long started = System.nanoTime();
+		ScriptProcess.Result result = ScriptProcess.start(FLEET, fleetEnv(), all).waitFor(Duration.ofMinutes(8));
+		System.out.printf("fleet: fleet.sh %s: exit %d in %d ms%n", String.join(" ", args), result.exitCode(),
+				(System.nanoTime() - started) / 1_000_000);
+		return result;
+	}
+
+	private static Map<String, String> fleetEnv() {
+		return Map.of("TMPDIR", WORK.toString());
+	}
+
+	/** The version each app host's live color runs. */
+	private List<String> versions() {
+		return this.apps.stream()
+			.map((app) -> app.sshAs("deploy", "/opt/bluegreen/scripts/status.sh --json | jq -r '.colors[.live].version'")
+				.stdout()
+				.strip())
+			.toList();
+	}
+
+	/** Each app host's live color, pid, lease and journal: what a deploy that changed nothing leaves as it was. */
+	private String fleetState() {
+		StringBuilder state = new StringBuilder();
+		for (Host app : this.apps) {
+			state.append(app.name()).append(' ').append(app.sshAs("deploy",
+					"/opt/bluegreen/scripts/status.sh --json | jq -c '[.live, .colors.blue.pid, .colors.green.pid, .deploy]'; "
+							+ "/opt/bluegreen/scripts/lease.sh show")
+				.stdout()
+				.strip()).append('\n');
+		}
+		return state.toString();
+	}
+
+	private static String lastOutcome(Host app) {
+		return app.sshAs("deploy", "tail -n1 /opt/app/state/deploys.jsonl | jq -r .outcome").stdout().strip();
+	}
+
+	private static String phase(ScriptProcess.Result result, int group) {
+		Matcher phases = PHASES.matcher(result.stdout());
+		return phases.find() ? phases.group(group) : "?";
+	}
+
+	private static String backIn(ScriptProcess.Result result) {
+		Matcher back = Pattern.compile("every host is back on its old version in ([\\d.]+)s").matcher(result.output());
+		return back.find() ? "every host back in " + back.group(1) + " s" : "no put-back time printed";
+	}
+
+}
