@@ -162,8 +162,8 @@ class FleetIntegrationTests {
 	@Order(4)
 	void aVersionThatFailsItsVerifyOnHost2AfterItsSwitchPutsHost1BackAndNeverSwitchesHost3() {
 		Host app2 = this.apps.get(1);
-		// A setting only host 2 has: its verify asks a path nginx never passes to the app.
-		app2.sshAs("deploy", "printf 'VERIFY_PATH=/actuator/health\\nVERIFY_TIMEOUT=3\\n' > /opt/app/deploy.env");
+		// A setting only host 2 has: its verify after the switch asks a port nothing listens on, and fails.
+		app2.sshAs("deploy", "printf 'PUBLIC_PORT=81\\nVERIFY_TIMEOUT=3\\n' > /opt/app/deploy.env");
 		LoadGenerator.Result load;
 		ScriptProcess.Result deploy;
 		try (LoadGenerator generator = new LoadGenerator(this.lb.address(), 80, 16, true, Duration.ofMillis(20))) {
@@ -178,10 +178,10 @@ class FleetIntegrationTests {
 		assertThat(deploy.exitCode()).as(deploy.output()).isEqualTo(1);
 		assertThat(deploy.stderr()).contains("failed on app2");
 		assertThat(versions()).containsOnly(TestJars.version(TestJars.current()));
-		// Host 1 switched and went back; host 3 never switched (its history holds no switch of this deploy).
-		assertThat(lastOutcome(this.apps.get(0))).isEqualTo("rolled-back");
-		assertThat(this.apps.get(2).sshAs("deploy", "tail -n1 /opt/app/state/deploys.jsonl | jq -r '.phases_ms.switch // \"none\"'")
-			.stdout().strip()).isEqualTo("none");
+		// Host 1 switched and was put back; host 3 never switched; host 2 undid its own switch.
+		assertThat(lastDeploy(this.apps.get(0))).isEqualTo("aborted switched");
+		assertThat(lastDeploy(this.apps.get(1))).isEqualTo("rolled-back switched");
+		assertThat(lastDeploy(this.apps.get(2))).isEqualTo("aborted not-switched");
 		assertThat(load.failures()).as(load.describeFailures(10)).isEmpty();
 	}
 
@@ -261,8 +261,12 @@ class FleetIntegrationTests {
 		return state.toString();
 	}
 
-	private static String lastOutcome(Host app) {
-		return app.sshAs("deploy", "tail -n1 /opt/app/state/deploys.jsonl | jq -r .outcome").stdout().strip();
+	/** The outcome of the host's last deploy, and whether it switched nginx. */
+	private static String lastDeploy(Host app) {
+		return app.sshAs("deploy", "tail -n1 /opt/app/state/deploys.jsonl"
+				+ " | jq -r '.outcome + \" \" + (if .phases_ms.switch then \"switched\" else \"not-switched\" end)'")
+			.stdout()
+			.strip();
 	}
 
 	private static String phase(ScriptProcess.Result result, int group) {

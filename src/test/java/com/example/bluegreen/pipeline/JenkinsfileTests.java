@@ -78,7 +78,7 @@ class JenkinsfileTests {
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "ssh", "codedeploy" })
+	@ValueSource(strings = { "ssh", "fleet", "codedeploy" })
 	void testsRunBeforeAnyDeploy(String target) {
 		Run run = evaluate("main", deployParameters(target), ALL_SUCCEED);
 
@@ -125,16 +125,17 @@ class JenkinsfileTests {
 		Run run = evaluate("main", Map.of(), ALL_SUCCEED);
 
 		assertThat(run.pipeline().parameter("DEPLOY_TARGET")).containsEntry("type", "choice")
-			.containsEntry("choices", List.of("none", "ssh", "codedeploy"));
+			.containsEntry("choices", List.of("none", "ssh", "fleet", "codedeploy"));
 		assertThat(run.pipeline().parameters()).extracting((parameter) -> parameter.get("name"))
-			.contains("DEPLOY_HOST", "DEPLOY_USER", "APP_HOME", "CODEDEPLOY_APPLICATION", "CODEDEPLOY_GROUP",
+			.contains("DEPLOY_HOST", "DEPLOY_USER", "APP_HOME", "FLEET_BATCH", "CODEDEPLOY_APPLICATION", "CODEDEPLOY_GROUP",
 					"CODEDEPLOY_BUCKET", "AWS_REGION");
 		assertThat(run.pipeline().parameter("APP_HOME")).containsEntry("defaultValue", "/opt/app");
 		assertThat(run.stagesRun()).doesNotContain("Deploy");
 	}
 
 	@ParameterizedTest
-	@CsvSource({ "main, none, false", "main, ssh, true", "main, codedeploy, true", "feature/login, ssh, false",
+	@CsvSource({ "main, none, false", "main, ssh, true", "main, codedeploy, true", "main, fleet, true", "feature/login, ssh, false",
+			"feature/login, fleet, false",
 			"feature/login, codedeploy, false", "develop, none, false" })
 	void deployRunsOnlyOnMainWithADeployTarget(String branch, String target, boolean deploys) {
 		Run run = evaluate(branch, deployParameters(target), ALL_SUCCEED);
@@ -177,6 +178,47 @@ class JenkinsfileTests {
 
 		assertThat(run.result()).isEqualTo("FAILURE");
 		assertThat(run.error()).contains("exited " + exitCode, reason);
+	}
+
+	@Test
+	void fleetDeployRunsFleetScriptWithTheInventoryAndKeyCredentials() {
+		Run run = evaluate("main", deployParameters("fleet"), ALL_SUCCEED);
+
+		List<Step> deploy = run.steps("Deploy", "sh");
+		assertThat(deploy).hasSize(1);
+		Step fleet = deploy.get(0);
+		assertThat(fleet.script()).contains("scripts/fleet.sh -i \"$FLEET_INVENTORY\" --batch \"$FLEET_BATCH\"",
+				"deploy target/app.jar", "ANSIBLE_PRIVATE_KEY_FILE=\"$SSH_KEY\"");
+		assertThat(fleet.env()).containsEntry("FLEET_BATCH", "1").containsEntry("ANSIBLE_HOST_KEY_CHECKING", "True");
+		assertThat(fleet.credentials())
+			.anySatisfy((binding) -> assertThat(binding).containsEntry("$class", "FileBinding")
+				.containsEntry("credentialsId", "fleet-inventory"))
+			.anySatisfy((binding) -> assertThat(binding).containsEntry("$class", "SSHUserPrivateKeyBinding")
+				.containsEntry("credentialsId", "deploy-ssh"));
+		assertThat(run.result()).isEqualTo("SUCCESS");
+	}
+
+	@ParameterizedTest
+	@CsvSource({ "1, traffic still goes to the old version", "2, an unreachable host", "3, another deploy holds the lock" })
+	void fleetDeployFailsTheBuildWithTheReasonOfTheExitCode(int exitCode, String reason) {
+		Run run = evaluate("main", deployParameters("fleet"),
+				(step) -> step.script().contains("scripts/fleet.sh") ? ShResult.exit(exitCode) : ShResult.ok(""));
+
+		assertThat(run.result()).isEqualTo("FAILURE");
+		assertThat(run.error()).contains("scripts/fleet.sh exited " + exitCode, reason);
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "0", "-1", "1; reboot", "$(reboot)", "ten" })
+	void fleetDeployRefusesABatchThatIsNotANumberOrAPercentage(String batch) {
+		Map<String, String> parameters = new LinkedHashMap<>(deployParameters("fleet"));
+		parameters.put("FLEET_BATCH", batch);
+
+		Run run = evaluate("main", parameters, ALL_SUCCEED);
+
+		assertThat(run.result()).isEqualTo("FAILURE");
+		assertThat(run.error()).contains("FLEET_BATCH");
+		assertThat(run.steps("Deploy", "sh")).isEmpty();
 	}
 
 	@ParameterizedTest
@@ -248,7 +290,7 @@ class JenkinsfileTests {
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "ssh", "codedeploy" })
+	@ValueSource(strings = { "ssh", "fleet", "codedeploy" })
 	void parametersReachDeployCommandsThroughTheEnvironmentNotThroughGroovyInterpolation(String target) {
 		Run run = evaluate("main", deployParameters(target), ALL_SUCCEED);
 
@@ -636,6 +678,12 @@ class JenkinsfileTests {
 			finally {
 				this.execution.env.pop();
 			}
+		}
+
+		public Map<String, Object> file(Map<String, Object> args) {
+			Map<String, Object> binding = new LinkedHashMap<>(args);
+			binding.put("$class", "FileBinding");
+			return binding;
 		}
 
 		public Map<String, Object> sshUserPrivateKey(Map<String, Object> args) {
