@@ -11,6 +11,8 @@ set -Eeuo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # shellcheck source=scripts/lib/proc.sh
 source "${SCRIPTS_DIR}/lib/proc.sh"
+# shellcheck source=scripts/lib/state.sh
+source "${SCRIPTS_DIR}/lib/state.sh" # PHASE_MS and phases_json: the phase timings, as a host's history has them
 
 readonly ANSIBLE_DIR="${REPO_DIR}/ansible"
 readonly PLAYBOOK="${ANSIBLE_DIR}/rollout.yml"
@@ -35,7 +37,6 @@ USAGE
 
 INVENTORY="" BATCH=1 SKIP="" WORK=""
 FLEET_ID="" VERSION="" JAR=""
-declare -A PHASE_MS=()
 
 # ---- ansible -------------------------------------------------------------------------------------
 
@@ -91,12 +92,6 @@ task_output() {
 }
 
 # ---- deploy --------------------------------------------------------------------------------------
-
-phases_json() {
-  local name
-  for name in "${!PHASE_MS[@]}"; do printf '%s\t%s\n' "${name}" "${PHASE_MS[${name}]}"; done |
-    jq -Rn '[inputs | split("\t") | {(.[0]): (.[1] | tonumber)}] | add // {}'
-}
 
 # record OUTCOME [HOST REASON]: the fleet deploy as one JSON object, kept on every host.
 record() {

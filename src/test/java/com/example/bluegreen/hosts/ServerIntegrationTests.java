@@ -67,23 +67,7 @@ class ServerIntegrationTests {
 	void bootABareHost() throws IOException {
 		this.hosts = BootedHosts.open();
 		this.host = this.hosts.startAll("app1").get(0);
-		Map<String, String> env = this.hosts.environment();
-		String deployKey = Files.readString(Path.of(env.get("SSH_KEY") + ".pub")).strip();
-		this.ansible = Ansible.forHosts(WORK, env.get("SSH_CONFIG"), List.of(this.host), """
-				bluegreen_apt_update_cache: false
-				bluegreen_deploy_authorized_keys: ["%s"]
-				bluegreen_settings:
-				  APP_HOME: /opt/app
-				  PUBLIC_PORT: 80
-				bluegreen_app_env:
-				  SPRING_DATA_REDIS_HOST: "%s"
-				  SPRING_DATA_REDIS_PORT: "%s"
-				  SPRING_RABBITMQ_HOST: "%s"
-				  SPRING_RABBITMQ_PORT: "%s"
-				  SPRING_RABBITMQ_USERNAME: "%s"
-				  SPRING_RABBITMQ_PASSWORD: "%s"
-				""".formatted(deployKey, env.get("REDIS_HOST"), env.get("REDIS_PORT"), env.get("RABBITMQ_HOST"),
-				env.get("RABBITMQ_PORT"), env.get("RABBITMQ_USERNAME"), env.get("RABBITMQ_PASSWORD")));
+		this.ansible = Ansible.forGroups(WORK, this.hosts, Map.of("app", List.of(this.host)), Map.of());
 		this.host.copy(TestJars.current(), "/var/tmp/app-v1.jar");
 		this.host.copy(TestJars.next(), "/var/tmp/app-v2.jar");
 	}

@@ -33,13 +33,42 @@ public final class Ansible {
 		this.vars = vars;
 	}
 
-	/** Writes the inventory (group {@code app}: the hosts) and the vars (YAML text) into {@code dir}. */
-	public static Ansible forHosts(Path dir, String sshConfig, List<BootedHosts.Host> hosts, String varsYaml) {
-		return forGroups(dir, sshConfig, Map.of("app", hosts), varsYaml);
+	/**
+	 * Writes into {@code dir} the inventory (a group per key) and the vars every test host gets: installs from
+	 * the seeded apt cache, the run's key for the deploy user, APP_HOME /opt/app and PUBLIC_PORT 80 plus
+	 * {@code settings}, and the colors' access to the machine's Redis and RabbitMQ.
+	 */
+	public static Ansible forGroups(Path dir, BootedHosts hosts, Map<String, List<BootedHosts.Host>> groups,
+			Map<String, String> settings) {
+		Map<String, String> env = hosts.environment();
+		StringBuilder extra = new StringBuilder();
+		settings.forEach((name, value) -> extra.append("  ").append(name).append(": \"").append(value).append("\"\n"));
+		String varsYaml;
+		try {
+			varsYaml = """
+					bluegreen_apt_update_cache: false
+					bluegreen_deploy_authorized_keys: ["%s"]
+					bluegreen_settings:
+					  APP_HOME: /opt/app
+					  PUBLIC_PORT: 80
+					%sbluegreen_app_env:
+					  SPRING_DATA_REDIS_HOST: "%s"
+					  SPRING_DATA_REDIS_PORT: "%s"
+					  SPRING_RABBITMQ_HOST: "%s"
+					  SPRING_RABBITMQ_PORT: "%s"
+					  SPRING_RABBITMQ_USERNAME: "%s"
+					  SPRING_RABBITMQ_PASSWORD: "%s"
+					""".formatted(Files.readString(Path.of(env.get("SSH_KEY") + ".pub")).strip(), extra,
+					env.get("REDIS_HOST"), env.get("REDIS_PORT"), env.get("RABBITMQ_HOST"), env.get("RABBITMQ_PORT"),
+					env.get("RABBITMQ_USERNAME"), env.get("RABBITMQ_PASSWORD"));
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+		return write(dir, env.get("SSH_CONFIG"), groups, varsYaml);
 	}
 
-	/** Writes the inventory (a group per key) and the vars (YAML text) into {@code dir}. */
-	public static Ansible forGroups(Path dir, String sshConfig, Map<String, List<BootedHosts.Host>> groups,
+	private static Ansible write(Path dir, String sshConfig, Map<String, List<BootedHosts.Host>> groups,
 			String varsYaml) {
 		StringBuilder inventory = new StringBuilder();
 		groups.forEach((group, hosts) -> {
