@@ -187,6 +187,53 @@ class FleetIntegrationTests {
 		assertThat(versions()).containsOnly(TestJars.nextVersion());
 	}
 
+	@Test
+	@Order(7)
+	void theBalancerFailsOverADeadHostWithNoFailedGetAndASkippedHostKeepsItsVersion() {
+		Host app3 = this.apps.get(2);
+		// Its processes die (nginx and the colors, SIGKILL), then, separately, its network goes.
+		LoadGenerator.Result killed = loadWhile(() -> app3.run("pkill -KILL -x nginx; pkill -KILL -x java; true"),
+				() -> app3.run("systemctl start nginx"));
+		LoadGenerator.Result cutOff = loadWhile(() -> this.hosts.network(app3, false), () -> { });
+		try {
+			ScriptProcess.Result skipping = fleet("--skip", "app3", "deploy", TestJars.current().toString());
+			assertThat(skipping.exitCode()).as(skipping.output()).isZero();
+		}
+		finally {
+			this.hosts.network(app3, true);
+		}
+		await().atMost(Duration.ofSeconds(60)).until(() -> app3.ssh("curl -fs -o /dev/null localhost/api/version").exitCode() == 0);
+		assertThat(versions()).containsExactly(TestJars.version(TestJars.current()), TestJars.version(TestJars.current()),
+				TestJars.nextVersion());
+		for (LoadGenerator.Result load : List.of(killed, cutOff)) {
+			List<LoadGenerator.Sample> posts = load.samples().stream().filter((sample) -> sample.kind().equals("order")).toList();
+			long failedGets = load.failures().stream().filter((sample) -> !sample.kind().equals("order")).count();
+			long failedPosts = posts.stream().filter((sample) -> !sample.ok()).count();
+			double p99 = load.percentileMillis(99, (sent) -> true);
+			System.out.printf("fleet: a host dies under load: %d requests, %d GETs failed, %d of %d POSTs failed, p99 %.0f ms%n",
+					load.total(), failedGets, failedPosts, posts.size(), p99);
+			assertThat(failedGets).as(load.describeFailures(10)).isZero();
+			assertThat(p99).isLessThanOrEqualTo(3000);
+		}
+		ScriptProcess.Result converge = fleet("deploy", TestJars.current().toString());
+		assertThat(converge.exitCode()).as(converge.output()).isZero();
+	}
+
+	/**
+	 * Mixed load through the balancer for 8 s, with {@code fault} done after 2 s; {@code repair} after the load.
+	 */
+	private LoadGenerator.Result loadWhile(Runnable fault, Runnable repair) {
+		LoadGenerator.Result load;
+		try (LoadGenerator generator = new LoadGenerator(this.lb.address(), 80, 16, true, Duration.ofMillis(20))) {
+			await().pollDelay(Duration.ofSeconds(2)).until(() -> true);
+			fault.run();
+			await().pollDelay(Duration.ofSeconds(6)).until(() -> true);
+			load = generator.stop();
+		}
+		repair.run();
+		return load;
+	}
+
 	/** A fleet deploy of the next version under load, with settings only host 2 has (its APP_HOME/deploy.env). */
 	private FailedDeploy deployNextWithHost2Settings(String what, String... settings) {
 		Host app2 = this.apps.get(1);
