@@ -103,6 +103,11 @@ validate_config() {
   ((KEEP_RELEASES >= 1)) || die "${EXIT_USAGE}" "KEEP_RELEASES must be at least 1"
   ((VALIDATE_REQUESTS >= 1)) || die "${EXIT_USAGE}" "VALIDATE_REQUESTS must be at least 1"
   [[ "${VALIDATE_PATH}" == /* ]] || die "${EXIT_USAGE}" "VALIDATE_PATH=${VALIDATE_PATH} must start with /"
+  local address
+  for address in ${TRUSTED_PROXIES}; do
+    [[ "${address}" =~ ^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$ ]] ||
+      die "${EXIT_USAGE}" "TRUSTED_PROXIES: '${address}' is not an IP address or CIDR"
+  done
   [[ "${SUPERVISOR}" != systemd || -d /run/systemd/system ]] ||
     die "${EXIT_USAGE}" "SUPERVISOR=systemd, but systemd does not run this host"
 }

@@ -104,7 +104,19 @@ render_template() {
     -e "s|@TLS_CERT@|${TLS_CERT}|g" \
     -e "s|@TLS_KEY@|${TLS_KEY}|g" \
     -e "s|@USER_DIRECTIVE@|${user_directive}|g" \
+    -e "s|@SET_REAL_IP_FROM@|$(trusted_proxies_as "set_real_ip_from %s;")|g" \
+    -e "s|@TRUSTED_PROXIES_GEO@|$(trusted_proxies_as "%s 1;")|g" \
     "$1"
+}
+
+# trusted_proxies_as FORMAT: FORMAT once per address of TRUSTED_PROXIES, on one line.
+trusted_proxies_as() {
+  local address line=""
+  for address in ${TRUSTED_PROXIES}; do
+    # shellcheck disable=SC2059 # the format is the caller's
+    line+="$(printf "$1" "${address}") "
+  done
+  printf '%s' "${line% }"
 }
 
 # nginx_test: NGINX_TEST_CMD; on failure prints nginx's first complaint. Empty: root owns nginx's config

@@ -11,6 +11,7 @@ import java.util.regex.Pattern;
 import com.example.bluegreen.support.Ansible;
 import com.example.bluegreen.support.BootedHosts;
 import com.example.bluegreen.support.BootedHosts.Host;
+import com.example.bluegreen.support.HttpConnection;
 import com.example.bluegreen.support.LoadGenerator;
 import com.example.bluegreen.support.ScriptProcess;
 import com.example.bluegreen.support.TestJars;
@@ -217,6 +218,24 @@ class FleetIntegrationTests {
 		}
 		ScriptProcess.Result converge = fleet("deploy", TestJars.current().toString());
 		assertThat(converge.exitCode()).as(converge.output()).isZero();
+	}
+
+	@Test
+	@Order(8)
+	void theHostsTrustForwardedHeadersFromTheBalancerOnly() throws IOException {
+		Host app1 = this.apps.get(0);
+		String claimsHttps = "curl -s -D - -o /dev/null -H 'X-Forwarded-Proto: https' -H 'X-Forwarded-For: 203.0.113.7' http://"
+				+ app1.address() + "/";
+		// From the balancer (a TLS-ending one would send these): the cookie is Secure, the client's address logged.
+		assertThat(this.lb.run(claimsHttps)).containsPattern("(?i)set-cookie: [^\\r\\n]*; Secure");
+		assertThat(app1.run("tail -n 20 /var/log/nginx/bluegreen.access.log")).contains("203.0.113.7 [");
+		// From anyone else (this machine): the same claim is ignored.
+		try (HttpConnection connection = new HttpConnection(app1.address(), 80)) {
+			HttpConnection.Response response = connection.get("/",
+					Map.of("X-Forwarded-Proto", "https", "X-Forwarded-For", "198.51.100.9"));
+			assertThat(response.header("Set-Cookie")).isNotNull().doesNotContainIgnoringCase("secure");
+		}
+		assertThat(app1.run("tail -n 20 /var/log/nginx/bluegreen.access.log")).doesNotContain("198.51.100.9 [");
 	}
 
 	/**
