@@ -184,7 +184,7 @@ fleet_status() {
     jq -r 'to_entries[] | .key as $h | .value |
       if .error then "\($h)\t\(.error)" else
       "\($h)\tlive \(.live // "none")\t\(if .live then .colors[.live].version else "-" end)\t\(if .deploy then "deploy " + .deploy.state else "" end)" end' \
-      <<<"${json}" | column -t -s $'\t'
+      <<<"${json}" | awk -F '\t' '{ printf "%-16s %-12s %-16s %s\n", $1, $2, $3, $4 }'
   fi
 }
 
