@@ -53,43 +53,55 @@ write_vars() {
       fleet_record: $record}' >"${WORK}/vars.json"
 }
 
-# run_phase PHASE: rollout.yml's PHASE on the hosts; its JSON report in WORK/PHASE.json; its time in
-# PHASE_MS. Returns ansible-playbook's exit code.
+# run_phase PHASE: rollout.yml's PHASE on the hosts; ansible's output in WORK/PHASE.log, each host's last
+# result as JSON in WORK/PHASE.tree/HOST (ansible-core's tree callback), its time in PHASE_MS. Returns
+# ansible-playbook's exit code.
 run_phase() {
   local phase="$1" started rc=0 limit=()
   [[ -z "${SKIP}" ]] || limit=(--limit "all:!${SKIP//,/:!}")
   started="$(now_ms)"
-  ANSIBLE_CONFIG="${ANSIBLE_DIR}/ansible.cfg" ANSIBLE_STDOUT_CALLBACK=json ANSIBLE_NOCOLOR=1 \
+  ANSIBLE_CONFIG="${ANSIBLE_DIR}/ansible.cfg" ANSIBLE_CALLBACKS_ENABLED=tree ANSIBLE_NOCOLOR=1 \
+    ANSIBLE_CALLBACK_TREE_DIR="${WORK}/${phase}.tree" \
     ansible-playbook -i "${INVENTORY}" "${PLAYBOOK}" --tags "${phase}" -e "@${WORK}/vars.json" \
-    ${limit[@]+"${limit[@]}"} >"${WORK}/${phase}.json" 2>"${WORK}/${phase}.err" || rc=$?
+    ${limit[@]+"${limit[@]}"} >"${WORK}/${phase}.log" 2>&1 || rc=$?
   PHASE_MS[${phase}]=$(($(now_ms) - started))
   return "${rc}"
 }
 
 # failure PHASE: "HOST<TAB>KIND<TAB>REASON" of the first host that failed in PHASE (KIND: unreachable,
-# locked, failed), or the playbook's own complaint.
+# locked, failed), or the playbook's own complaint. The host comes from ansible's output (its "fatal:"
+# line), the reason from the host's last result (the tree callback's file).
 failure() {
-  local report="${WORK}/$1.json"
-  if ! jq -e . "${report}" >/dev/null 2>&1; then
-    printf '%s\t%s\t%s\n' "-" failed "$(grep -m1 -E 'ERROR|error' "${WORK}/$1.err" || head -n1 "${WORK}/$1.err")"
+  local line host kind=failed reason
+  line="$(grep -m1 -E '^(fatal|failed): \[' "${WORK}/$1.log" || true)"
+  if [[ -z "${line}" ]]; then
+    printf '%s\t%s\t%s\n' "-" failed "$(grep -m1 -E 'ERROR' "${WORK}/$1.log" || tail -n1 "${WORK}/$1.log")"
     return 0
   fi
-  jq -r '[.plays[].tasks[] | .hosts | to_entries[] | select(.value.failed or .value.unreachable)] | first
-    | if . == null then "-\tfailed\tunknown" else
-        [.key,
-         (if .value.unreachable then "unreachable" elif .value.rc == 3 then "locked" else "failed" end),
-         ((.value.stderr // "" | split("\n") | map(select(length > 0)) | last)
-           // .value.msg // "failed" | tostring | gsub("[\t\n]"; " "))] | join("\t") end' "${report}"
+  host="${line#*\[}"
+  host="${host%%]*}"
+  host="${host%% -> *}" # a delegated task names "HOST -> localhost"
+  [[ "${line}" != *UNREACHABLE* ]] || kind=unreachable
+  # The script's own "error:" line, else its last line, else the module's message.
+  reason="$(jq -r '(.stderr // "" | split("\n") | map(select(test(": error: "))) | first)
+      // (.stderr // "" | split("\n") | map(select(length > 0)) | last)
+      // ([.results[]? | select(.failed) | .msg] | first) // .msg // "failed" | tostring | gsub("[\t\n]"; " ")' \
+    "${WORK}/$1.tree/${host}" 2>/dev/null)" || reason="failed (see ansible's output)"
+  [[ "$(jq -r '.rc // 0' "${WORK}/$1.tree/${host}" 2>/dev/null)" != 3 ]] || kind=locked
+  printf '%s\t%s\t%s\n' "${host}" "${kind}" "${reason}"
 }
 
 # hosts_of PHASE: the hosts the phase ran on.
-hosts_of() { jq -r '.stats | keys[]' "${WORK}/$1.json" 2>/dev/null || true; }
+hosts_of() {
+  local file
+  for file in "${WORK}/$1.tree"/*; do
+    [[ -f "${file}" ]] && printf '%s\n' "${file##*/}"
+  done
+  return 0
+}
 
 # task_output PHASE HOST: what the host's last command printed in PHASE.
-task_output() {
-  jq -r --arg host "$2" '[.plays[].tasks[].hosts[$host] | select(. != null and .stdout != null) | .stdout] | last // ""' \
-    "${WORK}/$1.json"
-}
+task_output() { jq -r '.stdout // ""' "${WORK}/$1.tree/$2" 2>/dev/null || true; }
 
 # ---- deploy --------------------------------------------------------------------------------------
 
@@ -183,7 +195,7 @@ fleet_status() {
   else
     jq -r 'to_entries[] | .key as $h | .value |
       if .error then "\($h)\t\(.error)" else
-      "\($h)\tlive \(.live // "none")\t\(if .live then .colors[.live].version else "-" end)\t\(if .deploy then "deploy " + .deploy.state else "" end)" end' \
+      "\($h)\tlive \(if .live == "" then "none" else .live end)\t\(if .live == "" then "-" else .colors[.live].version end)\t\(if .deploy then "deploy " + .deploy.state else "" end)" end' \
       <<<"${json}" | awk -F '\t' '{ printf "%-16s %-12s %-16s %s\n", $1, $2, $3, $4 }'
   fi
 }
