@@ -46,11 +46,11 @@ write_vars() {
   jq -n --arg id "${FLEET_ID}" --arg jar "${JAR}" --arg version "${VERSION}" --arg batch "${BATCH}" \
     --arg tooling "${FLEET_TOOLING:-/opt/bluegreen}" --arg user "${FLEET_SSH_USER:-deploy}" \
     --arg lb_port "${FLEET_LB_PORT:-80}" --arg path "${FLEET_VERIFY_PATH:-/api/version}" \
-    --arg requests "${FLEET_VERIFY_REQUESTS:-10}" --arg record "${record}" '{
+    --arg requests "${FLEET_VERIFY_REQUESTS:-10}" --arg record "${record}" --arg skip "${SKIP}" '{
       fleet_id: $id, fleet_jar: $jar, fleet_remote_jar: ("/var/tmp/bluegreen-" + $id + ".jar"),
       fleet_version: $version, fleet_batch: $batch, fleet_tooling: $tooling, ansible_user: $user,
       fleet_lb_port: $lb_port, fleet_verify_path: $path, fleet_verify_requests: $requests,
-      fleet_record: $record}' >"${WORK}/vars.json"
+      fleet_record: $record, fleet_all_hosts: ($skip == "")}' >"${WORK}/vars.json"
 }
 
 # run_phase PHASE: rollout.yml's PHASE on the hosts; ansible's output in WORK/PHASE.log, each host's last
