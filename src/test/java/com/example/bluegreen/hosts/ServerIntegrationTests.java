@@ -312,6 +312,32 @@ class ServerIntegrationTests {
 		assertThat(this.host.run("stat -c %U /opt/app/revision/appspec.yml")).isEqualTo("root");
 	}
 
+	@Test
+	@Order(9)
+	void inReloadModeTheDeployUserSwitchesRootsNginxOnlyThroughRootsHelper() {
+		Ansible reload = Ansible.forGroups(WORK.resolve("reload"), this.hosts, Map.of("app", List.of(this.host)),
+				Map.of("SWITCH_MODE", "reload"));
+		reload.playbook("site.yml", Duration.ofMinutes(5));
+		assertThat(this.host.sshAs("deploy", "sudo -n -l").stdout()).contains(
+				"/usr/local/sbin/bluegreen-nginx-switch blue", "/usr/local/sbin/bluegreen-nginx-switch green");
+		assertThat(this.host.sshAs("deploy", "sudo -n /usr/local/sbin/bluegreen-nginx-switch 'blue; id'").exitCode())
+			.isNotZero();
+
+		deploy("/var/tmp/app-v1.jar");
+
+		String live = this.host.run("sed -n 's#^proxy_pass http://app-\\(blue\\|green\\);#\\1#p' /etc/nginx/bluegreen/active.conf");
+		assertThat(live).isIn("blue", "green");
+		assertThat(this.host.run("stat -c %U /etc/nginx/bluegreen/active.conf")).isEqualTo("root");
+		assertThat(version()).isEqualTo(TestJars.version(TestJars.current()));
+		// rollback.sh and stop.sh drive the units too.
+		ScriptProcess.Result rollback = this.host.sshAs("deploy", "/opt/bluegreen/scripts/rollback.sh");
+		assertThat(rollback.exitCode()).as(rollback.output()).isZero();
+		assertThat(version()).isEqualTo(TestJars.nextVersion());
+		assertThat(this.host.run("sed -n 's#^proxy_pass http://app-\\(blue\\|green\\);#\\1#p' /etc/nginx/bluegreen/active.conf"))
+			.isEqualTo(other(live));
+		assertThat(this.host.ssh("systemctl is-active bluegreen@" + live).stdout().strip()).isEqualTo("inactive");
+	}
+
 	private void deploy(String jar) {
 		deploy(DEPLOY + " " + jar, true);
 	}
