@@ -205,7 +205,8 @@ relay_start() {
 rabbitmq_user_setup() {
   local env_file="${RUN_DIR}/services.env" password
   [[ -f "${env_file}" ]] && return 0
-  password="$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')"
+  # Letters and digits only: a leading '-' would read as an option of rabbitmqctl.
+  password="$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24)"
   rabbitmqctl -q delete_user "${RABBITMQ_USER}" >/dev/null 2>&1 || true
   rabbitmqctl -q add_user "${RABBITMQ_USER}" "${password}" >/dev/null ||
     die "rabbitmqctl add_user failed: is RabbitMQ running on this machine?"
