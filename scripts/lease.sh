@@ -11,10 +11,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/sequence.sh"
 
 usage() {
   cat >&2 <<'USAGE'
-usage: lease.sh take ID | release ID [RECORD_JSON] | break | show
+usage: lease.sh take ID | release ID [RECORD_JSON] | abort ID [RECORD_JSON] | break | show
 
   take ID        hold this host for fleet deploy ID (exit 3 when another holds it or a deploy is held)
   release ID     let go of it; RECORD_JSON (the fleet deploy's record) is appended to state/fleet.jsonl
+  abort ID       deploy.sh --abort when a deploy is held here (back to the old color), then release
   break          let go of any lease (a controller that crashed left it; see fleet.sh unlock)
   show           the holder, or nothing
 USAGE
@@ -43,20 +44,35 @@ release() {
   log "released by fleet deploy ${id}"
 }
 
+# abort_held ID RECORD: the deploy held here undone (deploy.sh --abort takes the lock itself: called
+# before this script takes it), then the record and the release under the lock.
+abort_held() {
+  local id="$1" record="$2"
+  if journal_exists; then
+    journal_load
+    if is_held "${DEPLOY_STATE}"; then
+      FLEET_ID="${id}" "${SCRIPTS_DIR}/deploy.sh" --abort || warn "deploy.sh --abort failed (see above)"
+    fi
+  fi
+  FLEET_ID="${id}"
+  take_lock
+  release "${id}" "${record}"
+}
+
 main() {
   local verb="${1:-}"
   case "${verb}" in
-    take | release) [[ $# -ge 2 && $# -le 3 && "$2" =~ ^[A-Za-z0-9._-]+$ ]] || { usage; exit "${EXIT_USAGE}"; } ;;
+    take | release | abort) [[ $# -ge 2 && $# -le 3 && "$2" =~ ^[A-Za-z0-9._-]+$ ]] || { usage; exit "${EXIT_USAGE}"; } ;;
     break | show) [[ $# -eq 1 ]] || { usage; exit "${EXIT_USAGE}"; } ;;
     *) usage; exit "${EXIT_USAGE}" ;;
   esac
   check_tools
   load_config
   ensure_dirs
-  if [[ "${verb}" == show ]]; then
-    lease_holder
-    return 0
-  fi
+  case "${verb}" in
+    show) lease_holder; return 0 ;;
+    abort) abort_held "$2" "${3:-}"; return 0 ;;
+  esac
   # The lease's own commands pass the lock's lease check with their id.
   FLEET_ID="${2:-$(lease_holder)}"
   take_lock
