@@ -130,7 +130,8 @@ preflight() {
   log "fleet deploy ${FLEET_ID}: ${VERSION} ($(basename "${JAR}")), ${BATCH} host(s) at a time"
   run_phase preflight && return 0
   IFS=$'\t' read -r host kind reason < <(failure preflight)
-  # Nothing is changed anywhere: the leases this run took go.
+  # Nothing is changed anywhere: the leases this run took go (an unreachable host took none).
+  [[ "${kind}" != unreachable ]] || SKIP="${SKIP:+${SKIP},}${host}"
   run_phase abort || true
   case "${kind}" in
     locked) die "${EXIT_LOCKED}" "${host}: ${reason}; nothing changed" ;;

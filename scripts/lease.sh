@@ -44,10 +44,12 @@ release() {
   log "released by fleet deploy ${id}"
 }
 
-# abort_held ID RECORD: the deploy held here undone (deploy.sh --abort takes the lock itself: called
+# abort_held ID RECORD: the deploy held here under this lease undone (deploy.sh --abort takes the lock itself: called
 # before this script takes it), then the record and the release under the lock.
 abort_held() {
   local id="$1" record="$2"
+  # Only a deploy under this fleet deploy's lease: a deploy held here by anyone else is theirs.
+  [[ "$(lease_holder)" == "${id}" ]] || { log "not leased to fleet deploy ${id}: nothing to undo"; return 0; }
   if journal_exists; then
     journal_load
     if is_held "${DEPLOY_STATE}"; then
