@@ -173,7 +173,21 @@ class FleetIntegrationTests {
 
 	@Test
 	@Order(6)
-	void aHostUnreachableAtPreflightExits2AndChangesNothing() {
+	void aHostBusyOrUnreachableAtPreflightFailsTheFleetDeployAndChangesNothing() {
+		// A deploy staged by hand on host 2: exit 3 naming it, and that deploy stays staged.
+		Host app2 = this.apps.get(1);
+		app2.copy(TestJars.current(), "/var/tmp/by-hand.jar");
+		ScriptProcess.Result byHand = app2.sshAs("deploy", "/opt/bluegreen/scripts/deploy.sh --stage /var/tmp/by-hand.jar");
+		assertThat(byHand.exitCode()).as(byHand.output()).isZero();
+		String staged = fleetState();
+		ScriptProcess.Result busy = fleet("deploy", TestJars.current().toString());
+		assertThat(busy.exitCode()).as(busy.output()).isEqualTo(3);
+		assertThat(busy.stderr()).contains("app2");
+		assertThat(fleetState()).isEqualTo(staged).contains("staged");
+		ScriptProcess.Result abort = app2.sshAs("deploy", "/opt/bluegreen/scripts/deploy.sh --abort");
+		assertThat(abort.exitCode()).as(abort.output()).isZero();
+
+		// Host 3 unreachable: exit 2 naming it.
 		Host app3 = this.apps.get(2);
 		String before = fleetState();
 		this.hosts.network(app3, false);
