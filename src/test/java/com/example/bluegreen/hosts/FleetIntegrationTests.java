@@ -255,6 +255,29 @@ class FleetIntegrationTests {
 		assertThat(app1.run("tail -n 20 /var/log/nginx/bluegreen.access.log")).doesNotContain("198.51.100.9 [");
 	}
 
+	@Test
+	@Order(9)
+	void fleetStatusNamesEachHostsLiveVersionAndFleetRollbackPutsEachHostBackOnItsPreviousOne() {
+		List<String> before = versions();
+		ScriptProcess.Result status = fleet("status");
+		assertThat(status.exitCode()).as(status.output()).isZero();
+		for (int i = 0; i < this.apps.size(); i++) {
+			assertThat(status.stdout()).containsPattern("(?m)^" + this.apps.get(i).name() + " +live (blue|green) +"
+					+ Pattern.quote(before.get(i)));
+		}
+		ScriptProcess.Result json = fleet("status", "--json");
+		assertThat(json.exitCode()).as(json.output()).isZero();
+		assertThat(json.stdout()).contains("\"app1\"", "\"app2\"", "\"app3\"", "\"live\"");
+
+		ScriptProcess.Result rollback = fleet("rollback");
+
+		assertThat(rollback.exitCode()).as(rollback.output()).isZero();
+		List<String> after = versions();
+		for (int i = 0; i < this.apps.size(); i++) {
+			assertThat(after.get(i)).as(this.apps.get(i).name()).isNotEqualTo(before.get(i));
+		}
+	}
+
 	/**
 	 * Mixed load through the balancer for 8 s, with {@code fault} done after 2 s; {@code repair} after the load.
 	 */
