@@ -279,14 +279,17 @@ class FleetIntegrationTests {
 	}
 
 	/**
-	 * Mixed load through the balancer for 8 s, with {@code fault} done after 2 s; {@code repair} after the load.
+	 * Mixed load through the balancer for about 8 s, with {@code fault} done after about 2 s; {@code repair}
+	 * after the load.
 	 */
 	private LoadGenerator.Result loadWhile(Runnable fault, Runnable repair) {
 		LoadGenerator.Result load;
 		try (LoadGenerator generator = new LoadGenerator(this.lb.address(), 80, 16, true, LOAD_INTERVAL)) {
-			await().pollDelay(Duration.ofSeconds(2)).until(() -> true);
+			// About 2 s of answers before the fault and 6 s after it (160 requests/s), counted, not slept.
+			await().atMost(Duration.ofSeconds(30)).until(() -> generator.answered() >= 300);
 			fault.run();
-			await().pollDelay(Duration.ofSeconds(6)).until(() -> true);
+			int atFault = generator.answered();
+			await().atMost(Duration.ofSeconds(60)).until(() -> generator.answered() >= atFault + 900);
 			load = generator.stop();
 		}
 		repair.run();

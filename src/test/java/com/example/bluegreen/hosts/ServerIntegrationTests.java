@@ -146,12 +146,13 @@ class ServerIntegrationTests {
 		long recoveredMs;
 		try (LoadGenerator generator = new LoadGenerator(this.host.address(), 80, 4, true, Duration.ofMillis(20),
 				LoadGenerator.Mix.VERSION)) {
-			await().pollDelay(Duration.ofSeconds(1)).until(() -> true);
+			await().atMost(Duration.ofSeconds(30)).until(() -> generator.answered() >= 100);
 			long killed = System.nanoTime();
 			this.host.run("kill -9 " + pid);
 			await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100)).until(() -> status("/api/version") == 200);
 			recoveredMs = (System.nanoTime() - killed) / 1_000_000;
-			await().pollDelay(Duration.ofSeconds(1)).until(() -> true);
+			int atRecovery = generator.answered();
+			await().atMost(Duration.ofSeconds(30)).until(() -> generator.answered() >= atRecovery + 100);
 			load = generator.stop();
 		}
 		long failedMs = failureWindowMs(load);
@@ -174,7 +175,7 @@ class ServerIntegrationTests {
 		LoadGenerator.Result load;
 		try (LoadGenerator generator = new LoadGenerator(this.host.address(), 80, 8, true, Duration.ofMillis(20),
 				LoadGenerator.Mix.VERSION)) {
-			await().pollDelay(Duration.ofSeconds(1)).until(() -> true);
+			await().atMost(Duration.ofSeconds(30)).until(() -> generator.answered() >= 200);
 			long pid = mainPid(live);
 			this.host.run("kill -9 " + pid);
 			await().atMost(Duration.ofSeconds(90)).until(() -> mainPid(live) != 0 && mainPid(live) != pid

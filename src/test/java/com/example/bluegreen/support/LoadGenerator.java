@@ -84,6 +84,11 @@ public final class LoadGenerator implements AutoCloseable {
 		this.threads.forEach(Thread::start);
 	}
 
+	/** How many requests have been answered (or have failed) so far: for a test to wait on, never to sleep. */
+	public int answered() {
+		return this.samples.size();
+	}
+
 	/** When the first client sends its first request (System.nanoTime). */
 	long startNanos() {
 		return this.startNanos;
