@@ -42,6 +42,7 @@ start() {
     log "nginx (pid ${pid}) was running: reloaded with the rendered config"
     return
   fi
+  remove_stale_relay_sockets
   read -ra args <<<"$(nginx_args)"
   output="$(without_lock_fd "${NGINX_BIN}" "${args[@]}" 2>&1)" ||
     die "${EXIT_FAILED}" "nginx did not start: $(grep -m1 -E 'emerg|alert|crit' <<<"${output}" || echo "${output}")"

@@ -56,7 +56,7 @@ print_text() {
   if [[ -n "${live}" && -z "$(color_pid "${live}")" ]]; then
     down=" — NOT RUNNING: nginx falls back to $(other_color "${live}") if it runs; deploy.sh or switch.sh fixes this"
   fi
-  log "live: ${live:-none} ($(installed_mode) mode; public port ${PUBLIC_PORT})${down}"
+  log "live: ${live:-none} ($(installed_mode) mode$(via_relay "${live}"); public port ${PUBLIC_PORT})${down}"
   for color in "${COLORS[@]}"; do
     read -r pid state ready version release < <(color_fields "${color}")
     info "$(printf '%-5s %-8s %-7s pid %-7s port %-5s version %-12s release %s' "${color}" "${state}" \
@@ -69,6 +69,11 @@ print_text() {
   [[ -z "${progress}" ]] || info "${progress}"
   last="$(history_last)"
   [[ -z "${last}" ]] || info "last deploy: ${last}"
+}
+
+# via_relay LIVE: how nginx reaches the live color, when through its relay to the color's port.
+via_relay() {
+  [[ -z "$1" || "$(live_upstream)" != relay ]] || printf ", through nginx's relay to port %s" "$(color_port "$1")"
 }
 
 print_json() {
@@ -85,10 +90,12 @@ print_json() {
         release: ($release | ltrimstr("-")), unit: $unit}}' <<<"${colors}")"
   done
   journal_exists && journal="$(jq -c '{id, state, phase, checks, from, to}' "$(journal_file)")"
-  jq -nc --arg live "${live}" --arg mode "$(installed_mode)" --argjson port "${PUBLIC_PORT}" \
+  jq -nc --arg live "${live}" --arg mode "$(installed_mode)" --arg upstream "$(live_upstream)" \
+    --argjson port "${PUBLIC_PORT}" \
     --argjson colors "${colors}" --arg nginx "$(nginx_master_pid)" --argjson deploy "${journal}" \
     --arg progress "$(deploy_in_progress)" --argjson last "$(history_last | grep . || echo null)" \
-    '{live: $live, mode: $mode, public_port: $port, colors: $colors,
+    '{live: $live, mode: $mode, upstream: (if $upstream == "" then null else $upstream end),
+      public_port: $port, colors: $colors,
       nginx: {pid: (if $nginx == "" then null else ($nginx | tonumber) end)},
       deploy: (if $deploy == null then null else $deploy + {note: $progress} end),
       deploy_running: ($deploy != null and $deploy.state == "running"), last_deploy: $last}'

@@ -33,8 +33,8 @@ main() {
   [[ -n "$(color_pid "${target}")" ]] || die "${EXIT_FAILED}" "${target} is not running: nothing to switch to (deploy a jar with deploy.sh)"
   is_ready "${target}" || die "${EXIT_FAILED}" "${target} is running but not ready ($(readiness_url "${target}") answers $(http_status "$(readiness_url "${target}")")); traffic stays on ${live:-nothing}"
   if [[ "${SWITCH_MODE}" == socket ]]; then
-    [[ "$(http_status "http://localhost${VERIFY_PATH}" --unix-socket "$(socket_path "${target}")")" =~ ^[1-4] ]] ||
-      die "${EXIT_FAILED}" "${target} does not serve HTTP on $(socket_path "${target}"): use SWITCH_MODE=reload for this app"
+    error="$(socket_mode_problem "${target}")"
+    [[ -z "${error}" ]] || die "${EXIT_FAILED}" "${target} does not serve HTTP on $(socket_path "${target}") and ${error}; traffic stays on ${live:-nothing}"
   fi
   log "switching nginx to ${target} (${SWITCH_MODE} mode)"
   error="$(switch_nginx "${target}" "${SWITCH_MODE}")" || die "${EXIT_FAILED}" "${error}; traffic stays on ${live:-nothing}"

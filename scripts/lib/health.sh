@@ -27,6 +27,8 @@ wait_ready() {
     sleep 0.1
   done
   FAILURE="${color} not ready within READY_TIMEOUT=${READY_TIMEOUT}s (last readiness status ${status:-000})"
+  [[ "${status}" != 404 ]] ||
+    FAILURE+=": the app has no ${HEALTH_PATH}; set HEALTH_PATH to its readiness (e.g. /actuator/health)"
   return 1
 }
 

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # nginx.sh — render nginx's config, test, reload, and the live pointer: the run/live.sock symlink in
-# socket mode, the active.conf include in reload mode. Nothing else decides which color is live.
+# socket mode (to the color's own socket, or to nginx's relay to its port), the active.conf include in
+# reload mode. Nothing else decides which color is live.
 
 readonly NGINX_TEMPLATES="${REPO_DIR}/nginx"
 
@@ -98,6 +99,8 @@ render_template() {
     -e "s|@CONFIG_DIR@|$2|g" \
     -e "s|@PUBLIC_PORT@|${PUBLIC_PORT}|g" \
     -e "s|@ACCESS_LOG@|${ACCESS_LOG}|g" \
+    -e "s|@BLUE_PORT@|${BLUE_PORT}|g" \
+    -e "s|@GREEN_PORT@|${GREEN_PORT}|g" \
     -e "s|@BLUE_UPSTREAM@|${BLUE_UPSTREAM}|g" \
     -e "s|@GREEN_UPSTREAM@|${GREEN_UPSTREAM}|g" \
     -e "s|@TLS_PORT@|${TLS_PORT}|g" \
@@ -182,6 +185,7 @@ live_color() {
   case "$(installed_mode)" in
     socket)
       target="$(readlink "$(live_link)" 2>/dev/null)" || return 0
+      target="${target#relay-}"
       target="${target%.sock}"
       is_color "${target}" && echo "${target}"
       ;;
@@ -190,6 +194,51 @@ live_color() {
       ;;
   esac
   return 0
+}
+
+# live_upstream: how nginx reaches the live color in socket mode: "socket" (the app's own run/COLOR.sock)
+# or "relay" (nginx's run/relay-COLOR.sock, passed on to the color's port); nothing otherwise.
+live_upstream() {
+  local target
+  [[ "$(installed_mode)" == socket ]] || return 0
+  target="$(readlink "$(live_link)" 2>/dev/null)" || return 0
+  if [[ "${target}" == relay-* ]]; then echo relay; else echo socket; fi
+}
+
+relay_socket() { echo "${RUN_DIR}/relay-$1.sock"; }
+
+# remove_stale_relay_sockets: relay sockets that nobody listens on (nginx was killed, not stopped): nginx
+# does not start while they exist ("bind() ... Address already in use").
+remove_stale_relay_sockets() {
+  local color socket
+  for color in "${COLORS[@]}"; do
+    socket="$(relay_socket "${color}")"
+    if [[ -S "${socket}" ]] && ! unix_socket_listening "${socket}"; then rm -f "${socket}"; fi
+  done
+}
+
+# socket_upstream COLOR: the socket live.sock names for COLOR: the app's own when it serves HTTP there
+# (this template's app, APP_SOCKET_PATH), else nginx's relay to its port (any other Boot jar).
+socket_upstream() {
+  local socket
+  socket="$(socket_path "$1")"
+  if [[ -S "${socket}" && "$(http_status "http://localhost${VERIFY_PATH}" --unix-socket "${socket}")" =~ ^[1-4] ]]; then
+    echo "$1.sock"
+  else
+    echo "relay-$1.sock"
+  fi
+}
+
+# socket_mode_problem COLOR: why socket mode cannot reach COLOR (printed), or nothing when it can: an app
+# that does not serve its own socket needs nginx's relay, from a config that has it.
+socket_mode_problem() {
+  local socket status
+  [[ "$(socket_upstream "$1")" == relay-* ]] || return 0
+  socket="$(relay_socket "$1")"
+  [[ -S "${socket}" ]] ||
+    { echo "nginx has no relay socket ${socket}: its config predates the relay (render it again: scripts/nginx.sh start, or ansible/site.yml on a server)"; return 0; }
+  status="$(http_status "http://localhost${VERIFY_PATH}" --unix-socket "${socket}")"
+  [[ "${status}" =~ ^[1-4] ]] || echo "nginx's relay ${socket} answers ${status} for ${VERIFY_PATH}, not from $1's port $(color_port "$1")"
 }
 
 write_active_conf() {
@@ -205,10 +254,13 @@ write_active_conf() {
 
 # point_live_link COLOR: the atomic switch of socket mode: a new symlink under a temp name, renamed over
 # live.sock (rename(2) replaces it in one step; nginx connects to one color or the other, never neither).
-# standby.sock names the other color: nginx's backup server when the live one refuses connections.
+# standby.sock names the other color the same way: nginx's backup server when the live one refuses
+# connections (through a relay, the relay itself falls back to the other color's port).
 point_live_link() {
-  replace_link "$1.sock" "$(live_link)"
-  replace_link "$(other_color "$1").sock" "${RUN_DIR}/standby.sock"
+  local target
+  target="$(socket_upstream "$1")"
+  replace_link "${target}" "$(live_link)"
+  replace_link "${target/$1/$(other_color "$1")}" "${RUN_DIR}/standby.sock"
 }
 
 replace_link() {

@@ -105,7 +105,7 @@ start_color() {
 }
 
 # color_command COLOR JAR LOG: the color's java command line, one argument per line: JAVA_OPTS, the
-# markers is_our_java looks for, the fast start's launch (scripts/lib/launch.sh: the release's CDS/AOT
+# markers is_our_java looks for, readiness on, the fast start's launch (scripts/lib/launch.sh: the release's CDS/AOT
 # archive and extracted jar, else -jar JAR), the profile, the ports, APP_ARGS.
 color_command() {
   local color="$1" jar="$2" log="$3" jvm_options extra_args management_args=() launch=()
@@ -115,8 +115,11 @@ color_command() {
     management_args=("--management.server.port=$(color_management_port "${color}")")
   fi
   mapfile -t launch < <(launch_args "${jar}" "${log}")
+  # The probes' property: Boot 2.3 to 3.x serve the readiness group (HEALTH_PATH) only on Kubernetes
+  # unless it is set (a system property: above the jar's application.properties, below APP_ARGS).
   printf '%s\n' "${JAVA_BIN}" ${jvm_options[@]+"${jvm_options[@]}"} "-Dbluegreen.color=${color}" \
-    "-Dbluegreen.home=${APP_HOME}" "${launch[@]}" "--spring.profiles.active=${color}" \
+    "-Dbluegreen.home=${APP_HOME}" -Dmanagement.endpoint.health.probes.enabled=true "${launch[@]}" \
+    "--spring.profiles.active=${color}" \
     "--server.port=$(color_port "${color}")" ${management_args[@]+"${management_args[@]}"} \
     ${extra_args[@]+"${extra_args[@]}"}
 }
@@ -205,6 +208,11 @@ unix_socket_listening() {
 # unix_connections SOCKET: how many connections the listener at this path has open.
 unix_connections() {
   ss -Hx state established src "$1" 2>/dev/null | wc -l
+}
+
+# tcp_connections PORT: how many connections to PORT are open (counted at the connecting end).
+tcp_connections() {
+  ss -Htn state established "( dport = :$1 )" 2>/dev/null | wc -l
 }
 
 # last_log_lines COLOR: what the color said, for a failed start: its distinct ERROR events, then its

@@ -204,16 +204,14 @@ check_idle_port() {
   die "${EXIT_USAGE}" "port ${port} (${color}) is held by another process (pid ${owner}), not by this deploy's ${color}: stop it or change ${color^^}_PORT"
 }
 
-# drain_color COLOR [WORKER_PIDS]: waits until nginx has no connection left to COLOR: the upstream
-# connections to COLOR's socket (nginx retires them through keepalive_time), and after a reload the
-# workers that ran before it (WORKER_PIDS; they finish their requests, then exit). At most DRAIN_TIMEOUT.
+# drain_color COLOR [WORKER_PIDS]: waits until nginx has no connection left to COLOR: its upstream
+# connections (nginx retires them through keepalive_time), and after a reload the workers that ran before
+# it (WORKER_PIDS; they finish their requests, then exit). At most DRAIN_TIMEOUT.
 drain_color() {
-  local color="$1" before="${2:-}" socket deadline connections=0 workers=0 pid
-  socket="$(socket_path "${color}")"
+  local color="$1" before="${2:-}" deadline connections=0 workers=0 pid
   deadline=$((SECONDS + DRAIN_TIMEOUT))
   while ((SECONDS < deadline)); do
-    connections=0
-    [[ -S "${socket}" ]] && connections="$(unix_connections "${socket}")"
+    connections="$(upstream_connections "${color}")"
     workers="$(old_nginx_workers)"
     for pid in ${before}; do
       if is_alive "${pid}"; then workers=$((workers + 1)); fi
@@ -222,6 +220,20 @@ drain_color() {
     sleep 0.2
   done
   warn "${color} still had ${connections} upstream connection(s) and ${workers} old nginx worker(s) after DRAIN_TIMEOUT=${DRAIN_TIMEOUT}s"
+}
+
+# upstream_connections COLOR: connections to COLOR's own socket; for an app without one (reached through
+# nginx's relay, or in reload mode), connections to the relay's socket and to COLOR's port.
+upstream_connections() {
+  local color="$1" socket relay count=0
+  socket="$(socket_path "${color}")"
+  if [[ -S "${socket}" ]]; then
+    unix_connections "${socket}"
+    return 0
+  fi
+  relay="$(relay_socket "${color}")"
+  [[ ! -S "${relay}" ]] || count="$(unix_connections "${relay}")"
+  echo $((count + $(tcp_connections "$(color_port "${color}")")))
 }
 
 # bake COLOR CURSOR: for BAKE_TIME seconds after the switch, the new color must stay ready and give at
@@ -308,10 +320,10 @@ stage() {
   reason="$(write_color_env "${TO}" "${DEPLOY_ID}")" || fail_before_switch "${reason}"
   pid="$(start_color "${TO}" "$(release_jar "${RELEASE}")" "${DEPLOY_ID}")"
 
-  phase ready "waiting for ${TO} to be ready (at most ${READY_TIMEOUT}s)"
+  phase ready "waiting for ${TO} to be ready: $(readiness_url "${TO}") (at most ${READY_TIMEOUT}s)"
   wait_ready "${TO}" "${pid}" || fail_before_switch "${FAILURE}"
   verify_identity "${TO}"
-  [[ "${SWITCH_MODE}" == socket ]] && require_socket "${TO}"
+  [[ "${SWITCH_MODE}" != socket ]] || check_socket_upstream "${TO}"
   warm_up_color "${TO}"
 }
 
@@ -405,13 +417,17 @@ verify_identity() {
   fi
 }
 
-# require_socket COLOR: socket mode needs the app to serve HTTP on run/COLOR.sock.
-require_socket() {
-  local socket status
-  socket="$(socket_path "$1")"
-  status="$(http_status "http://localhost${VERIFY_PATH}" --unix-socket "${socket}")"
-  [[ "${status}" =~ ^[1-4][0-9][0-9]$ ]] && return 0
-  fail_before_switch "$1 is ready but does not serve HTTP on ${socket}: socket mode needs an app that listens on APP_SOCKET_PATH (this template's app does); deploy other jars with SWITCH_MODE=reload"
+# check_socket_upstream COLOR: socket mode reaches COLOR through its own socket (this template's app) or
+# through nginx's relay to its port (any other Boot jar); says which, or fails when neither serves.
+check_socket_upstream() {
+  local problem
+  problem="$(socket_mode_problem "$1")"
+  [[ -z "${problem}" ]] || fail_before_switch "$1 does not serve HTTP on $(socket_path "$1") and ${problem}"
+  if [[ "$(socket_upstream "$1")" == relay-* ]]; then
+    log "$1 does not listen on APP_SOCKET_PATH: nginx relays $(relay_socket "$1") to its port $(color_port "$1"), no reload"
+  else
+    info "$1 serves its own socket $(socket_path "$1")"
+  fi
 }
 
 # reconcile STATES: runs first in every command that changes something. A deploy left staged, promoted

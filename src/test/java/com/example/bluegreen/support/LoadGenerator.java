@@ -192,11 +192,17 @@ public final class LoadGenerator implements AutoCloseable {
 		MIXED,
 
 		/** GET /api/version only: the lightest request, for the proxy's own overhead. */
-		VERSION;
+		VERSION,
+
+		/** 10% POST /api/orders, 90% GET /api/version: what the plain apps of src/test/apps serve. */
+		PLAIN;
 
 		Kind kind(long index) {
 			if (this == VERSION) {
 				return Kind.VERSION;
+			}
+			if (this == PLAIN) {
+				return (index % 10 == 0) ? Kind.ORDER : Kind.VERSION;
 			}
 			return switch ((int) (index % 10)) {
 				case 0 -> Kind.ORDER;

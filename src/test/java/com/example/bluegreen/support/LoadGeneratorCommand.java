@@ -26,11 +26,11 @@ import org.HdrHistogram.Histogram;
  * compiles it with the JDK and runs it, HdrHistogram on the class path), and the benchmark's analysis.
  *
  * <pre>
- * rate    --url U --rate R --connections C [--out FILE] [--mix mixed|version] [--stop-file F] [--max-seconds S]
+ * rate    --url U --rate R --connections C [--out FILE] [--mix mixed|version|plain] [--stop-file F] [--max-seconds S]
  *         open loop: R requests/s in all, spread over C keep-alive connections, until F exists (default
  *         FILE.stop) or S seconds (default 900) passed. FILE: one CSV line per request (intended send time
  *         in epoch ms, latency in us from then, kind o|h|v, status or -1). Prints one summary line.
- * max     --url U --connections C --seconds S [--warmup S] [--mix version|mixed]
+ * max     --url U --connections C --seconds S [--warmup S] [--mix version|mixed|plain]
  *         closed loop, as fast as the server answers: throughput and latency at saturation.
  * analyze --samples FILE --events FILE --out-prefix P [--grace-ms MS] [--bucket-ms MS]
  *         latency and failures before, during and after the events; P.dat (latency over time) and

@@ -10,8 +10,9 @@ import java.util.Properties;
 import java.util.zip.ZipFile;
 
 /**
- * The two real builds the deploy tests switch between: target/app.jar (this build) and a second build of
- * the same sources with another version, made once with the Maven wrapper into target/it-next.
+ * The real builds the deploy tests deploy: target/app.jar (this build), a second build of the same sources
+ * with another version, made once with the Maven wrapper into target/it-next, and apps that are not this
+ * template's (src/test/apps).
  */
 public final class TestJars {
 
@@ -46,6 +47,28 @@ public final class TestJars {
 			.waitFor(Duration.ofMinutes(5));
 		if (build.exitCode() != 0 || !Files.isRegularFile(jar)) {
 			throw new IllegalStateException("Building the second version failed: " + build);
+		}
+		return jar;
+	}
+
+	/**
+	 * The plain app of src/test/apps/plain (web MVC and actuator, nothing of this template) built with Spring
+	 * Boot {@code boot} (3 or 4), once per run, into target/plain/boot{boot}/plain-boot{boot}.jar.
+	 */
+	public static synchronized Path plain(int boot) {
+		Path directory = PROJECT.resolve("target/plain/boot" + boot);
+		Path jar = directory.resolve("plain-boot" + boot + ".jar");
+		if (Files.isRegularFile(jar)) {
+			return jar;
+		}
+		// Not offline: a first build fetches the other Boot version's dependencies.
+		ScriptProcess.Result build = ScriptProcess
+			.start(PROJECT.resolve("mvnw"), Map.of(), "-q", "-B", "package", "-DskipTests",
+					"-f", PROJECT.resolve("src/test/apps/plain/boot" + boot + ".xml").toString(),
+					"-Dplain.build.directory=" + directory)
+			.waitFor(Duration.ofMinutes(5));
+		if (build.exitCode() != 0 || !Files.isRegularFile(jar)) {
+			throw new IllegalStateException("Building the plain Boot " + boot + " app failed: " + build);
 		}
 		return jar;
 	}
