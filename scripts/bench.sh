@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# bench.sh — the benchmark: switches under load in socket and reload mode side by side, the classic
-# stop-then-start on one port, deploy timings, fast start (plain vs CDS/AOT archive, two JDKs), nginx's
-# overhead with and without upstream keepalive, and memory with the default and the 1 GiB flags. Writes
+# bench.sh — the benchmark: switches under load in socket and reload mode side by side, and of a plain
+# Boot jar (not this template's) through nginx's relay; the classic stop-then-start on one port, deploy
+# timings, fast start (plain vs CDS/AOT archive, two JDKs), nginx's overhead with and without upstream
+# keepalive and through the relay, and memory with the default and the 1 GiB flags. Writes
 # REPORT.md and latency.png (default: docs/benchmark/). Everything runs in a temp APP_HOME on free ports; load
 # goes to 127.0.0.1 only.
 set -Eeuo pipefail
@@ -77,6 +78,7 @@ configure() {
   done
   [[ "${RATE}" == auto || "${RATE}" =~ ^[1-9][0-9]*$ ]] || die "${EXIT_USAGE}" "BENCH_RATE=${RATE}: a whole number or auto"
   ((CONNECTIONS > 0 && EVERY > 0)) || die "${EXIT_USAGE}" "connections and switch interval must be positive"
+  LOAD_MIX=mixed
   readonly SMOKE OUT_DIR CONNECTIONS SWITCHES EVERY DEPLOYS STEADY_SECONDS STARTS REQUESTS RESTARTS PROXY_SECONDS PROXY_ROUNDS \
     WARMUP LOW_MEMORY
 }
@@ -167,7 +169,7 @@ warm_up_colors() {
   local color pids=()
   for color in "${COLORS[@]}"; do
     [[ -n "$(color_pid "${color}")" ]] || continue
-    loadgen max --url "http://127.0.0.1:$(color_port "${color}")" --connections 8 --mix mixed \
+    loadgen max --url "http://127.0.0.1:$(color_port "${color}")" --connections 8 --mix "${LOAD_MIX}" \
       --seconds "${WARMUP}" --warmup 0 >/dev/null 2>&1 &
     pids+=("$!")
   done
@@ -192,10 +194,11 @@ calibrate_rate() {
   log "load for the series: ${RATE} req/s (the mix's maximum here now: ${capacity:-?} req/s)"
 }
 
-# switch_series NAME MODE [SWITCHES]: steady, SWITCHES switches every EVERY s, DEPLOYS deploys, steady; under the
-# load through nginx's public port, memory sampled.
+# switch_series NAME MODE [SWITCHES]: steady, SWITCHES switches every EVERY s, DEPLOYS deploys (of the
+# other version, or of SERIES_JAR), steady; under the load (LOAD_MIX) through nginx's public port, memory
+# sampled.
 switch_series() {
-  local name="$1" mode="$2" switches="${3:-${SWITCHES}}" i from next label
+  local name="$1" mode="$2" switches="${3:-${SWITCHES}}" i from next label jar
   SWITCH_MODE="${mode}"
   : >"${DATA}/${name}.events"
   log "${name}: ${switches} switches every ${EVERY}s and ${DEPLOYS} deploys at ${RATE} req/s (${CONNECTIONS} keep-alive connections)"
@@ -214,8 +217,9 @@ switch_series() {
   pace_until "${next}"
   for ((i = 1; i <= DEPLOYS; i++)); do
     from="$(epoch_ms)"
-    label="$(release_version "$(other_jar)")"
-    deploy_and_record "${name}: deploy ${i} under load" "$(other_jar)"
+    jar="${SERIES_JAR:-$(other_jar)}"
+    label="$(release_version "${jar}")"
+    deploy_and_record "${name}: deploy ${i} under load" "${jar}"
     echo "deploy ${from} $(epoch_ms) ${label}" >>"${DATA}/${name}.events"
     echo "mark ${LAST_DEPLOY_SWITCH} ${LAST_DEPLOY_SWITCH} deploy-switch" >>"${DATA}/${name}.events"
     sleep 1
@@ -297,6 +301,45 @@ proxy_overhead() {
   done
 }
 
+# relay_series: the plain Boot app of src/test/apps (TCP only, nothing of this template) on both colors
+# in socket mode, so nginx reaches it through its relay: the same switches and deploys under the same
+# rate, with the requests it serves (GET /api/version, 10% POST /api/orders); then what the relay costs
+# per request: the plain app straight, through nginx's TCP upstream, through the relay.
+relay_series() {
+  log "any Boot jar: the plain app on both colors, reached through nginx's relay"
+  SWITCH_MODE=socket KEEP_OLD=true VERIFY_PATH=/api/version WARMUP_PATHS=/api/version
+  deploy_and_record "plain jar (relay), no load" "$(jar_of plain)"
+  deploy_and_record "plain jar (relay), second color, no load" "$(jar_of plain)"
+  KEEP_OLD=false LOAD_MIX=plain SERIES_JAR="$(jar_of plain)"
+  warm_up_colors
+  switch_series relay socket
+  KEEP_OLD=true
+  deploy_and_record "plain jar (relay), second color again, no load" "$(jar_of plain)"
+  KEEP_OLD=false
+  relay_overhead
+}
+
+# relay_overhead: closed-loop maximum of GET /api/version of the plain app: straight to it, through
+# nginx's TCP upstream (reload mode's) and through the relay (socket mode's live.sock); rounds
+# interleaved, appended to the proxy overhead's data.
+relay_overhead() {
+  local color round target url
+  color="$(live_color)"
+  render_proxy_variants "${color}"
+  log "relay overhead: ${PROXY_ROUNDS} rounds of ${PROXY_SECONDS}s per path, ${PROXY_CONNECTIONS} connections, closed loop"
+  for ((round = 1; round <= PROXY_ROUNDS; round++)); do
+    for target in plain-direct plain-tcp plain-relay; do
+      case "${target}" in
+        plain-direct) url="http://127.0.0.1:$(color_port "${color}")" ;;
+        plain-tcp) url="http://127.0.0.1:${PROXY_KA_PORT}" ;;
+        plain-relay) url="http://127.0.0.1:${PUBLIC_PORT}" ;;
+      esac
+      printf '%s %s\n' "${target}" "$(loadgen max --url "${url}" --connections "${PROXY_CONNECTIONS}" \
+        --seconds "${PROXY_SECONDS}" --warmup 2 --mix version)" >>"${DATA}/proxy.txt"
+    done
+  done
+}
+
 # low_memory: both colors redeployed with the 1 GiB flags, then the load with a few switches while
 # memory is sampled.
 low_memory() {
@@ -350,6 +393,7 @@ main() {
   baseline
   proxy_overhead
   low_memory
+  relay_series
   render_chart
   write_report
 }

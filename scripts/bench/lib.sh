@@ -85,11 +85,19 @@ other_busy_processes() {
   ps -eo pcpu=,comm= --sort=-pcpu 2>/dev/null | awk '$1 >= 5 { printf "%s%s %s%%", sep, $2, $1; sep = ", " }' | head -c 300 || true
 }
 
-# prepare_jars: two versions; --smoke deploys the same jar twice. Copied, so a rebuild during the run
-# changes nothing.
+# prepare_jars: two versions (--smoke deploys the same jar twice) and the plain app of src/test/apps (a
+# Boot 4 jar that is not this template's). Copied, so a rebuild during the run changes nothing.
 prepare_jars() {
-  local v2="${REPO_DIR}/target/bench-v2/app.jar"
+  local v2="${REPO_DIR}/target/bench-v2/app.jar" plain="${REPO_DIR}/target/plain/boot4/plain-boot4.jar"
   cp "${REPO_DIR}/target/app.jar" "${WORK}/jars/v1/app.jar"
+  if [[ ! -f "${plain}" ]]; then
+    log "building the plain Boot 4 app (src/test/apps/plain) into target/plain/boot4"
+    (cd "${REPO_DIR}" && ./mvnw -q -B package -DskipTests -f src/test/apps/plain/boot4.xml \
+      -Dplain.build.directory="${REPO_DIR}/target/plain/boot4") >"${DATA}/build-plain.log" 2>&1 ||
+      die "${EXIT_FAILED}" "building the plain app failed: ${DATA}/build-plain.log"
+  fi
+  mkdir -p "${WORK}/jars/plain"
+  cp "${plain}" "${WORK}/jars/plain/app.jar"
   if [[ "${SMOKE}" == true ]]; then
     cp "${REPO_DIR}/target/app.jar" "${WORK}/jars/v2/app.jar"
     return
@@ -184,11 +192,12 @@ CONF
 # ---------------------------------------------------------------------------------------------------
 # load, memory and readiness helpers
 
-# start_load NAME URL: the open-loop load in the background; stop_load NAME ends it.
+# start_load NAME URL: the open-loop load (LOAD_MIX) in the background; stop_load NAME ends it.
+# shellcheck disable=SC2153 # LOAD_MIX is bench.sh's (configure)
 start_load() {
   local name="$1" url="$2"
   rm -f "${DATA}/${name}.stop"
-  loadgen rate --url "${url}" --rate "${RATE}" --connections "${CONNECTIONS}" --mix mixed \
+  loadgen rate --url "${url}" --rate "${RATE}" --connections "${CONNECTIONS}" --mix "${LOAD_MIX}" \
     --out "${DATA}/${name}.csv" --stop-file "${DATA}/${name}.stop" --max-seconds 900 \
     >"${DATA}/${name}.load" 2>&1 &
   LOAD_PID=$!

@@ -73,7 +73,7 @@ load_during() {
 # series_row WINDOW LABEL: one row of the side-by-side switch table.
 series_row() {
   local window="$1" name row="| $2 |"
-  for name in socket reload; do
+  for name in socket reload relay; do
     if [[ -z "$(series_stat "${name}" "${window}" requests)" ]]; then
       row+=" - | - | - | - | - |"
       continue
@@ -86,7 +86,7 @@ series_row() {
 
 switch_section() {
   cat <<EOF
-## Switch under load: socket mode vs reload mode
+## Switch under load: socket mode vs reload mode, and any Boot jar through the relay
 
 Open-loop load through nginx's public port: ${RATE} requests/s in all over ${CONNECTIONS} keep-alive
 connections, 10% \`POST /api/orders\`, 10% \`GET /hash/{input}\`, 80% \`GET /api/version\`; latency from
@@ -94,28 +94,32 @@ each request's intended send time; no retries (an I/O error or a non-2xx is a fa
 run (v1 and v2); \`scripts/switch.sh\` moves traffic every ${EVERY} s ($(switch_count socket) times in socket mode$(
   ((REQUESTS > 0)) && echo ", enough for ${REQUESTS} requests in all"); $(switch_count reload) in reload mode), then
 \`scripts/deploy.sh\` makes ${DEPLOYS} deploy(s) of the other version (start, ready, switch, drain, stop).
+The third series ("any jar") runs the plain Boot 4 app of \`src/test/apps/plain\` (web MVC and actuator,
+TCP only, nothing of this template) on both colors in socket mode, so nginx reaches it through its relay
+(\`nginx/conf.d/relay.conf\`): $(switch_count relay) switches and ${DEPLOYS} deploy(s) at the same rate, 10% \`POST
+/api/orders\` and 90% \`GET /api/version\` (what it serves).
 "During" is from the start of the command to 1 s after it ended; "steady" is before + after. The same
 mix at its closed-loop maximum through nginx (${CONNECTIONS} connections, measured right before the
 series): $(sed -n 's/^rps=\([0-9]*\).*/\1/p' "${DATA}/capacity.txt" 2>/dev/null) req/s; the series ran at
 $(awk -v r="${RATE}" '/^rps=/ { split($1, kv, "="); if (kv[2] > 0) printf "%.0f%%", 100 * r / kv[2] }' "${DATA}/capacity.txt" 2>/dev/null) of it$(
   [[ "${BENCH_RATE:-auto}" == auto && "${SMOKE}" == false ]] && echo " (BENCH_RATE=auto: 30% of the maximum measured then with warm colors, so that a freshly started color keeps up too)").
 
-| Window | socket: requests | failed | p50 ms | p99 ms | max ms | reload: requests | failed | p50 ms | p99 ms | max ms |
-|---|---|---|---|---|---|---|---|---|---|---|
+| Window | socket: requests | failed | p50 ms | p99 ms | max ms | reload: requests | failed | p50 ms | p99 ms | max ms | any jar (relay): requests | failed | p50 ms | p99 ms | max ms |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 $(series_row before "steady before (${STEADY_SECONDS} s)")
-$(series_row switch "during the switches (socket $(switch_count socket), reload $(switch_count reload))")
+$(series_row switch "during the switches (socket $(switch_count socket), reload $(switch_count reload), relay $(switch_count relay))")
 $(series_row deploy "during the ${DEPLOYS} deploy(s)")
 $(series_row after "steady after (${STEADY_SECONDS} s)")
 $(series_row steady "steady (before + after)")
 $(series_row total "whole series")
 
-Failed requests by kind: socket mode $(failure_kinds socket); reload mode $(failure_kinds reload).
+Failed requests by kind: socket mode $(failure_kinds socket); reload mode $(failure_kinds reload); any jar through the relay $(failure_kinds relay).
 
 Each switch and deploy (the window from the command's start to 1 s after its end):
 
 | Mode | # | Event | Duration ms | Requests | Failed | p50 ms | p99 ms | max ms |
 |---|---|---|---|---|---|---|---|---|
-$(event_rows socket; event_rows reload)
+$(event_rows socket; event_rows reload; event_rows relay)
 EOF
 }
 
@@ -273,6 +277,33 @@ EOF
     echo "| ${label} | $(proxy_median "${target}" rps) | $(proxy_median "${target}" p99_ms) |" \
       "$(ratio "$(proxy_median "${target}" rps)" "${direct_rps}") | $(ratio "$(proxy_median "${target}" p99_ms)" "$(proxy_median direct p99_ms)") |"
   done
+  relay_rows
+}
+
+# relay_rows: the plain app (any Boot jar) straight, through nginx's TCP upstream and through the relay,
+# against its own direct figures; then the relay's cost per request at saturation (the whole host's time).
+relay_rows() {
+  local target label direct_rps
+  direct_rps="$(proxy_median plain-direct rps)"
+  [[ "${direct_rps}" != "-" ]] || return 0
+  for target in plain-direct plain-tcp plain-relay; do
+    case "${target}" in
+      plain-direct) label="plain Boot jar: direct (TCP)" ;;
+      plain-tcp) label="plain Boot jar: nginx, TCP upstream with keepalive (reload mode)" ;;
+      plain-relay) label="plain Boot jar: nginx, unix socket to nginx's relay, then TCP (socket mode for any jar)" ;;
+    esac
+    echo "| ${label} | $(proxy_median "${target}" rps) | $(proxy_median "${target}" p99_ms) |" \
+      "$(ratio "$(proxy_median "${target}" rps)" "${direct_rps}") | $(ratio "$(proxy_median "${target}" p99_ms)" "$(proxy_median plain-direct p99_ms)") |"
+  done
+  echo
+  echo "The relay's cost per request (the host's time per request at saturation, relay minus TCP upstream):" \
+    "$(relay_cost_us) µs; relay vs TCP upstream throughput $(ratio "$(proxy_median plain-relay rps)" "$(proxy_median plain-tcp rps)")x."
+}
+
+# relay_cost_us: 1/rps through the relay minus 1/rps through the TCP upstream, in microseconds.
+relay_cost_us() {
+  awk -v r="$(proxy_median plain-relay rps)" -v t="$(proxy_median plain-tcp rps)" \
+    'BEGIN { if (r + 0 == 0 || t + 0 == 0) print "-"; else printf "%.0f", 1e6 / r - 1e6 / t }'
 }
 
 # memory_row NAME LABEL: peak RSS per process and the peak of the sum at one instant (MiB).
@@ -330,6 +361,7 @@ targets_section() {
 | deploy start -> switched <= 1.2x bare app start | under load: ${deploy_ratio}x; without load: $(ratio "$(deploy_to_switched_median "no load")" "${bare}")x (median start -> switched vs the bare start, both with the archive) | under load $(verdict "${deploy_ratio}" 1.2 "<="), without load $(verdict "$(ratio "$(deploy_to_switched_median "no load")" "${bare}")" 1.2 "<=") |
 | nginx throughput >= 0.9x direct, with keepalive | ${proxy_ratio}x (socket mode's upstream); TCP upstream: $(ratio "$(proxy_median tcp-keepalive rps)" "$(proxy_median direct rps)")x | $(verdict "${proxy_ratio}" 0.9 ">=") |
 | start with CDS/AOT <= 0.5x plain | JDK $(java_feature "${JAVA_BIN}") CDS: ${cds_ratio}x; JDK ${aot:+$(java_feature "${aot}")} AOT: ${aot_ratio}x | CDS $(verdict "${cds_ratio}" 0.5 "<="), AOT $(verdict "${aot_ratio}" 0.5 "<=") |
+| any Boot jar: 0 failed requests through nginx's relay, no reload | $(series_stat relay total failed) failed of $(thousands "$(series_stat relay total requests)") requests over $(switch_count relay) switches + ${DEPLOYS} deploy(s) (reload mode, same run: $(series_stat reload total failed) failed) | $(verdict "$(series_stat relay total failed)" 0 "<=") |
 | blue + green + nginx RSS <= 700 MiB with the 1 GiB flags | ${rss} MiB (peak of the sum) | $(verdict "${rss}" 700 "<=") |
 EOF
 }
@@ -369,6 +401,7 @@ render_chart() {
   local panels=()
   [[ -f "${DATA}/socket.dat" ]] && panels+=("socket|socket mode: $(switch_count socket) switches + ${DEPLOYS} deploy(s) at ${RATE} req/s")
   [[ -f "${DATA}/reload.dat" ]] && panels+=("reload|reload mode: $(switch_count reload) switches + ${DEPLOYS} deploy(s) at ${RATE} req/s")
+  [[ -f "${DATA}/relay.dat" ]] && panels+=("relay|any Boot jar through nginx's relay (socket mode): $(switch_count relay) switches + ${DEPLOYS} deploy(s) at ${RATE} req/s")
   [[ -f "${DATA}/baseline.dat" ]] && panels+=("baseline|stop-then-start on one port: ${RESTARTS} restarts at ${RATE} req/s")
   mkdir -p "${OUT_DIR}"
   gnuplot -c "${BENCH_DIR}/latency.gp" "${OUT_DIR}/latency.png.tmp" "${DATA}" "${panels[@]}" 2>"${DATA}/gnuplot.log" ||

@@ -41,14 +41,17 @@ class BenchSmokeIntegrationTests {
 		assertThat(run.exitCode()).as("%s", run).isZero();
 		String report = Files.readString(this.out.resolve("REPORT.md"));
 		assertThat(report).contains("# Benchmark report", "## Targets (issue 6)", "![Latency over time](latency.png)",
-				"## Machine", "## Switch under load: socket mode vs reload mode", "## Baseline: stop-then-start on one port",
+				"## Machine", "## Switch under load: socket mode vs reload mode, and any Boot jar through the relay", "## Baseline: stop-then-start on one port",
 				"## Deploy timings", "## Fast start", "## Proxy overhead", "## Memory under load");
-		assertThat(report).as("the switch table has both modes")
-			.contains("| during the switches (socket 2, reload 2) |", "| socket | 1 | switch", "| reload | 1 | switch");
+		assertThat(report).as("the switch table has both modes and the plain jar through the relay")
+			.contains("| during the switches (socket 2, reload 2, relay 2) |", "| socket | 1 | switch", "| reload | 1 | switch",
+					"| relay | 1 | switch");
 		assertThat(report).as("deploys, proxy paths and memory rows")
 			.contains("| first deploy, no load |", "| direct to the app (TCP) |",
 					"| nginx, TCP, no keepalive (`Connection 'upgrade'` style) |",
-					"| default (no flags; JVM ergonomics on this host) |");
+					"| default (no flags; JVM ergonomics on this host) |",
+					"| plain Boot jar: nginx, unix socket to nginx's relay, then TCP (socket mode for any jar) |",
+					"The relay's cost per request");
 		Path chart = this.out.resolve("latency.png");
 		assertThat(Files.readAllBytes(chart)).startsWith(PNG_SIGNATURE);
 		BufferedImage image = ImageIO.read(chart.toFile());
