@@ -32,9 +32,14 @@ missing_packages() {
 }
 
 # installed TOOL: a path (a keyring) exists, a command is on PATH (never a file of that name in the
-# working directory: the project's nginx/ is one).
+# working directory: the project's nginx/ is one) or in an sbin directory: a user's PATH on Debian has
+# none, and nginx, rabbitmq-server and debootstrap are there (they would count as missing at every run).
 installed() {
-  if [[ "$1" == /* ]]; then [[ -e "$1" ]]; else command -v "$1" >/dev/null; fi
+  if [[ "$1" == /* ]]; then
+    [[ -e "$1" ]]
+  else
+    PATH="${PATH}:/usr/local/sbin:/usr/sbin:/sbin" command -v "$1" >/dev/null
+  fi
 }
 
 # as_root COMMAND...: COMMAND as root (sudo when we are not).
