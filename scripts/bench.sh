@@ -307,7 +307,8 @@ proxy_overhead() {
 # per request: the plain app straight, through nginx's TCP upstream, through the relay.
 relay_series() {
   log "any Boot jar: the plain app on both colors, reached through nginx's relay"
-  SWITCH_MODE=socket KEEP_OLD=true VERIFY_PATH=/api/version WARMUP_PATHS=/api/version
+  SWITCH_MODE=socket KEEP_OLD=true
+  export VERIFY_PATH=/api/version WARMUP_PATHS=/api/version
   deploy_and_record "plain jar (relay), no load" "$(jar_of plain)"
   deploy_and_record "plain jar (relay), second color, no load" "$(jar_of plain)"
   KEEP_OLD=false LOAD_MIX=plain SERIES_JAR="$(jar_of plain)"

@@ -101,6 +101,7 @@ render_template() {
     -e "s|@ACCESS_LOG@|${ACCESS_LOG}|g" \
     -e "s|@BLUE_PORT@|${BLUE_PORT}|g" \
     -e "s|@GREEN_PORT@|${GREEN_PORT}|g" \
+    -e "s|@RELAY_DIR@|${RELAY_DIR}|g" \
     -e "s|@BLUE_UPSTREAM@|${BLUE_UPSTREAM}|g" \
     -e "s|@GREEN_UPSTREAM@|${GREEN_UPSTREAM}|g" \
     -e "s|@TLS_PORT@|${TLS_PORT}|g" \
@@ -185,6 +186,7 @@ live_color() {
   case "$(installed_mode)" in
     socket)
       target="$(readlink "$(live_link)" 2>/dev/null)" || return 0
+      target="${target##*/}"
       target="${target#relay-}"
       target="${target%.sock}"
       is_color "${target}" && echo "${target}"
@@ -202,10 +204,10 @@ live_upstream() {
   local target
   [[ "$(installed_mode)" == socket ]] || return 0
   target="$(readlink "$(live_link)" 2>/dev/null)" || return 0
-  if [[ "${target}" == relay-* ]]; then echo relay; else echo socket; fi
+  if [[ "${target##*/}" == relay-* ]]; then echo relay; else echo socket; fi
 }
 
-relay_socket() { echo "${RUN_DIR}/relay-$1.sock"; }
+relay_socket() { echo "${RELAY_DIR}/relay-$1.sock"; }
 
 # remove_stale_relay_sockets: relay sockets that nobody listens on (nginx was killed, not stopped): nginx
 # does not start while they exist ("bind() ... Address already in use").
@@ -217,23 +219,27 @@ remove_stale_relay_sockets() {
   done
 }
 
-# socket_upstream COLOR: the socket live.sock names for COLOR: the app's own when it serves HTTP there
-# (this template's app, APP_SOCKET_PATH), else nginx's relay to its port (any other Boot jar).
+# socket_upstream COLOR: what live.sock names for COLOR: the app's own socket when it listens there (this
+# template's app, APP_SOCKET_PATH), else nginx's relay to its port (any other Boot jar; a relative name
+# when the relay's sockets are in run/ too).
 socket_upstream() {
-  local socket
-  socket="$(socket_path "$1")"
-  if [[ -S "${socket}" && "$(http_status "http://localhost${VERIFY_PATH}" --unix-socket "${socket}")" =~ ^[1-4] ]]; then
+  if unix_socket_listening "$(socket_path "$1")"; then
     echo "$1.sock"
-  else
+  elif [[ "${RELAY_DIR}" == "${RUN_DIR}" ]]; then
     echo "relay-$1.sock"
+  else
+    relay_socket "$1"
   fi
 }
+
+# reached_via_relay COLOR: live.sock would reach COLOR through nginx's relay.
+reached_via_relay() { [[ "$(socket_upstream "$1")" == *relay-* ]]; }
 
 # socket_mode_problem COLOR: why socket mode cannot reach COLOR (printed), or nothing when it can: an app
 # that does not serve its own socket needs nginx's relay, from a config that has it.
 socket_mode_problem() {
   local socket status
-  [[ "$(socket_upstream "$1")" == relay-* ]] || return 0
+  reached_via_relay "$1" || return 0
   socket="$(relay_socket "$1")"
   [[ -S "${socket}" ]] ||
     { echo "nginx has no relay socket ${socket}: its config predates the relay (render it again: scripts/nginx.sh start, or ansible/site.yml on a server)"; return 0; }
@@ -257,10 +263,13 @@ write_active_conf() {
 # standby.sock names the other color the same way: nginx's backup server when the live one refuses
 # connections (through a relay, the relay itself falls back to the other color's port).
 point_live_link() {
-  local target
+  local target path
   target="$(socket_upstream "$1")"
+  path="${target}"
+  [[ "${path}" == /* ]] || path="${RUN_DIR}/${target}"
+  [[ -S "${path}" ]] || { echo "no socket at ${path} for $1 (nginx's relay needs its config rendered again): nothing changed"; return 1; }
   replace_link "${target}" "$(live_link)"
-  replace_link "${target/$1/$(other_color "$1")}" "${RUN_DIR}/standby.sock"
+  replace_link "$(socket_upstream "$(other_color "$1")")" "${RUN_DIR}/standby.sock"
 }
 
 replace_link() {
@@ -292,7 +301,7 @@ switch_nginx() {
   [[ -z "${NGINX_SWITCH_CMD:-}" ]] || { switch_root_nginx "${color}" "${mode}"; return; }
   previous="$(cat "$(active_conf)" 2>/dev/null || true)"
   if [[ "${mode}" == socket ]]; then
-    point_live_link "${color}"
+    point_live_link "${color}" || return 1
     [[ "$(installed_mode)" == socket ]] && return 0
     write_active_conf app-live
   else
@@ -320,7 +329,7 @@ switch_root_nginx() {
     [[ "$(installed_mode)" == socket ]] ||
       { echo "nginx's config is root's and in reload mode: set SWITCH_MODE in the inventory and run ansible/site.yml"; return 1; }
     point_live_link "${color}"
-    return 0
+    return
   fi
   read -ra cmd <<<"${NGINX_SWITCH_CMD}"
   output="$("${cmd[@]}" "${color}" 2>&1)" || { echo "${NGINX_SWITCH_CMD} ${color} failed: ${output}"; return 1; }

@@ -222,18 +222,21 @@ drain_color() {
   warn "${color} still had ${connections} upstream connection(s) and ${workers} old nginx worker(s) after DRAIN_TIMEOUT=${DRAIN_TIMEOUT}s"
 }
 
-# upstream_connections COLOR: connections to COLOR's own socket; for an app without one (reached through
-# nginx's relay, or in reload mode), connections to the relay's socket and to COLOR's port.
+# upstream_connections COLOR: connections to COLOR's own socket, and to nginx's relay for COLOR and from
+# it to COLOR's port. The port's are counted only when the relay is in use for COLOR (a link names it)
+# or COLOR has no socket of its own (reload mode): other clients of the port (a metrics scraper's
+# kept-alive connection, say) must not hold up the drain of this template's app.
 upstream_connections() {
-  local color="$1" socket relay count=0
+  local color="$1" socket relay count=0 link
   socket="$(socket_path "${color}")"
-  if [[ -S "${socket}" ]]; then
-    unix_connections "${socket}"
-    return 0
-  fi
   relay="$(relay_socket "${color}")"
-  [[ ! -S "${relay}" ]] || count="$(unix_connections "${relay}")"
-  echo $((count + $(tcp_connections "$(color_port "${color}")")))
+  [[ ! -S "${socket}" ]] || count="$(unix_connections "${socket}")"
+  [[ ! -S "${relay}" ]] || count=$((count + $(unix_connections "${relay}")))
+  for link in "$(live_link)" "${RUN_DIR}/standby.sock"; do
+    [[ "$(readlink "${link}" 2>/dev/null)" != *"relay-${color}.sock" ]] || socket=""
+  done
+  [[ -S "${socket}" ]] || count=$((count + $(tcp_connections "$(color_port "${color}")")))
+  echo "${count}"
 }
 
 # bake COLOR CURSOR: for BAKE_TIME seconds after the switch, the new color must stay ready and give at
@@ -423,7 +426,7 @@ check_socket_upstream() {
   local problem
   problem="$(socket_mode_problem "$1")"
   [[ -z "${problem}" ]] || fail_before_switch "$1 does not serve HTTP on $(socket_path "$1") and ${problem}"
-  if [[ "$(socket_upstream "$1")" == relay-* ]]; then
+  if reached_via_relay "$1"; then
     log "$1 does not listen on APP_SOCKET_PATH: nginx relays $(relay_socket "$1") to its port $(color_port "$1"), no reload"
   else
     info "$1 serves its own socket $(socket_path "$1")"
