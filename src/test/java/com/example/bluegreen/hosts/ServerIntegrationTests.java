@@ -315,6 +315,38 @@ class ServerIntegrationTests {
 
 	@Test
 	@Order(9)
+	void aPlainBootJarIsSwitchedThroughRootsRelayWithNoFailedRequestAndNginxStartsAfterBeingKilled() {
+		this.host.copy(TestJars.plain(4), "/var/tmp/plain.jar");
+		String plain = "VERIFY_PATH=/api/version WARMUP_PATHS=/api/version " + DEPLOY + " /var/tmp/plain.jar";
+		deploy(plain, true);
+
+		LoadGenerator.Result load;
+		try (LoadGenerator generator = new LoadGenerator(this.host.address(), 80, 16, true, Duration.ofMillis(20),
+				LoadGenerator.Mix.PLAIN)) {
+			deploy(plain, true);
+			load = generator.stop();
+		}
+		System.out.printf("server: a plain Boot jar through root's relay, 1 deploy under 16 keep-alive clients: %d failed of %d%n",
+				load.failures().size(), load.total());
+		assertThat(load.failures()).as(load.describeFailures(10)).isEmpty();
+		String link = this.host.run("readlink /opt/app/run/live.sock");
+		assertThat(link).matches("/run/bluegreen-relay/relay-(blue|green)\\.sock");
+		assertThat(this.host.run("stat -c '%U %a' /run/bluegreen-relay")).isEqualTo("root 755");
+		assertThat(this.host.run("ls /opt/app/run")).doesNotContain("relay-");
+
+		// Killed, nginx leaves its relay sockets behind; its unit's drop-in removes them, so it starts again.
+		this.host.run("systemctl kill -s KILL nginx && systemctl start nginx");
+		await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+			.until(() -> status("/api/version") == 200);
+		assertThat(this.host.run("systemctl is-active nginx")).isEqualTo("active");
+
+		deploy("/var/tmp/app-v2.jar");
+		assertThat(version()).isEqualTo(TestJars.nextVersion());
+		assertThat(this.host.run("readlink /opt/app/run/live.sock")).matches("(blue|green)\\.sock");
+	}
+
+	@Test
+	@Order(10)
 	void inReloadModeTheDeployUserSwitchesRootsNginxOnlyThroughRootsHelper() {
 		Ansible reload = Ansible.forGroups(WORK.resolve("reload"), this.hosts, Map.of("app", List.of(this.host)),
 				Map.of("SWITCH_MODE", "reload"));
