@@ -32,14 +32,23 @@ missing_packages() {
 }
 
 # installed TOOL: a path (a keyring) exists, a command is on PATH (never a file of that name in the
-# working directory: the project's nginx/ is one) or in an sbin directory: a user's PATH on Debian has
-# none, and nginx, rabbitmq-server and debootstrap are there (they would count as missing at every run).
+# working directory: the project's nginx/ is one) or in the sbin next to a bin of PATH (SEARCH_PATH).
 installed() {
-  if [[ "$1" == /* ]]; then
-    [[ -e "$1" ]]
-  else
-    PATH="${PATH}:/usr/local/sbin:/usr/sbin:/sbin" command -v "$1" >/dev/null
-  fi
+  if [[ "$1" == /* ]]; then [[ -e "$1" ]]; else PATH="${SEARCH_PATH}" command -v "$1" >/dev/null; fi
+}
+
+# search_path: PATH and the sbin next to each of its bin directories (/usr/bin: /usr/sbin). A user's PATH
+# on Debian has no sbin, where nginx, rabbitmq-server and debootstrap are: they would count as missing at
+# every run (and demo.sh would stop at the question).
+search_path() {
+  local path="${PATH}" dir dirs sbin
+  IFS=: read -r -a dirs <<<"${PATH}"
+  for dir in "${dirs[@]}"; do
+    [[ "${dir}" == */bin ]] || continue
+    sbin="${dir%/bin}/sbin"
+    [[ ":${path}:" == *":${sbin}:"* ]] || path+=":${sbin}"
+  done
+  echo "${path}"
 }
 
 # as_root COMMAND...: COMMAND as root (sudo when we are not).
@@ -102,6 +111,7 @@ main() {
   done
   ((${#groups[@]})) || groups=(deploy server services test bench hosts)
   local missing=()
+  SEARCH_PATH="$(search_path)"
   mapfile -t missing < <(missing_packages "${groups[@]}")
   if [[ "${check}" == true ]]; then
     ((${#missing[@]} == 0)) || printf '%s\n' "${missing[@]}"
