@@ -10,7 +10,8 @@
 #   /var/lib/bluegreen-test-hosts/snapshots/SNAP a stopped host's root, to start other hosts from
 #   /run/bluegreen-test-hosts                    the run: SSH key and config, pids, logs, services.env
 #   bridge bgh0 (SUBNET.1/24), netns + veth bgh-NAME per host, relays SUBNET.1:6379/5672 -> loopback,
-#   a RabbitMQ user of the run.
+#   a RabbitMQ user of the run; once a host was given `registries`: relays SUBNET.1:443 -> Maven Central
+#   and SUBNET.1:80 -> the Debian mirror.
 set -Eeuo pipefail
 
 HOSTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,6 +31,10 @@ readonly PREFIX="bgh-"          # netns and machine-side veth names: bgh-NAME (1
 readonly REDIS_PORT=6379
 readonly RABBITMQ_PORT=5672
 readonly RABBITMQ_USER="booted-hosts"
+# What mvnw and Maven download from (.mvn/wrapper/maven-wrapper.properties, Maven's default repository).
+readonly MAVEN_CENTRAL="repo.maven.apache.org"
+readonly MAVEN_CENTRAL_PORT=443
+readonly LOCAL_CA_DIR="/usr/local/share/ca-certificates"
 readonly BOOT_TIMEOUT="${BOOTED_HOSTS_BOOT_TIMEOUT:-90}"  # seconds from start to `running`
 readonly STOP_TIMEOUT="${BOOTED_HOSTS_STOP_TIMEOUT:-30}"  # seconds for a clean poweroff, then kill
 readonly EXIT_REBOOT=133                                  # systemd-nspawn's exit code when the host reboots
@@ -44,6 +49,9 @@ usage: hosts.sh COMMAND [ARGS]
   ssh [--user USER] NAME [CMD...]  run CMD on the host as root, or USER (who has the run's key)
   copy NAME LOCAL REMOTE     copy a file to the host (as root)
   link NAME up|down          connect the host to the network, or cut it off (a host that is unreachable)
+  registries NAME            let the host reach Maven Central and the Debian mirror (still no route out):
+                             relays on the bridge address, the registries' names mapped to it in its /etc/hosts,
+                             the certificate authorities this machine added trusted there too
   reboot NAME                reboot the host; wait until it is back and `running`
   snapshot NAME SNAPSHOT     stop the host, keep its root as SNAPSHOT, boot it again
   address NAME               print the host's address
@@ -191,16 +199,19 @@ net_setup() {
   ip link set "${BRIDGE}" up
 }
 
-# relay NAME PORT: SUBNET.1:PORT -> 127.0.0.1:PORT (Redis and RabbitMQ listen on loopback only; the
-# connections reach them from loopback, the machine's services keep their configuration).
+# relay NAME PORT [TARGET]: SUBNET.1:PORT -> TARGET, by default 127.0.0.1:PORT (Redis and RabbitMQ
+# listen on loopback only; the connections reach them from loopback, the machine's services keep their
+# configuration).
 relay_start() {
-  local name="$1" port="$2" pid_file="${RUN_DIR}/relay-$1.pid"
+  local name="$1" port="$2" target="${3:-127.0.0.1:$2}" pid_file="${RUN_DIR}/relay-$1.pid"
   [[ -f "${pid_file}" ]] && kill -0 "$(<"${pid_file}")" 2>/dev/null && return 0
   # 9>&-: the relay must not keep the run lock that its caller holds.
-  setsid socat "TCP-LISTEN:${port},bind=${GATEWAY},reuseaddr,fork" "TCP:127.0.0.1:${port}" \
+  setsid socat "TCP-LISTEN:${port},bind=${GATEWAY},reuseaddr,fork" "TCP:${target}" \
     </dev/null >>"${RUN_DIR}/relay-${name}.log" 2>&1 9>&- &
   printf '%s\n' "$!" >"${pid_file}"
 }
+
+relay_listening() { [[ -n "$(ss -Hltn "src ${GATEWAY}:$1")" ]]; }
 
 rabbitmq_user_setup() {
   local env_file="${RUN_DIR}/services.env" password
@@ -237,6 +248,70 @@ cmd_env() {
   printf 'SSH_KNOWN_HOSTS=%s\n' "${RUN_DIR}/ssh/known_hosts"
   printf 'GATEWAY=%s\n' "${GATEWAY}"
   cat "${RUN_DIR}/services.env"
+}
+
+# ---- registries ----------------------------------------------------------------------------------
+
+# mirror_host_port: the Debian mirror's name and port, from MIRROR (the hosts' sources.list names it).
+mirror_host_port() {
+  local rest="${MIRROR#*://}" host port
+  host="${rest%%/*}"
+  case "${MIRROR}" in
+    https://*) port=443 ;;
+    http://*) port=80 ;;
+    *) die "MIRROR=${MIRROR}: not an http(s) URL" ;;
+  esac
+  if [[ "${host}" == *:* ]]; then
+    port="${host##*:}"
+    host="${host%:*}"
+  fi
+  printf '%s %s\n' "${host}" "${port}"
+}
+
+# registries_relays: under the run lock: SUBNET.1:443 -> Maven Central, SUBNET.1:PORT -> the mirror;
+# plain TCP, so TLS and its SNI pass through untouched.
+registries_relays() {
+  local mirror mirror_host mirror_port
+  mirror="$(mirror_host_port)"
+  read -r mirror_host mirror_port <<<"${mirror}"
+  [[ "${mirror_port}" != "${MAVEN_CENTRAL_PORT}" ]] ||
+    die "MIRROR=${MIRROR} uses port ${MAVEN_CENTRAL_PORT}, which relays Maven Central already: use an http:// mirror"
+  relay_start maven-central "${MAVEN_CENTRAL_PORT}" "${MAVEN_CENTRAL}:${MAVEN_CENTRAL_PORT}"
+  relay_start debian-mirror "${mirror_port}" "${mirror_host}:${mirror_port}"
+  relay_wait maven-central "${MAVEN_CENTRAL_PORT}"
+  relay_wait debian-mirror "${mirror_port}"
+}
+
+# relay_wait NAME PORT: the relay listens (socat exits at once when the port is taken on this machine).
+relay_wait() {
+  wait_until 5 relay_listening "$2" ||
+    die "the $1 relay does not listen on ${GATEWAY}:$2 (is the port taken on this machine?): $(tail -n 2 "${RUN_DIR}/relay-$1.log" 2>/dev/null | tr '\n' ' ')"
+}
+
+# registries_trust NAME: the host trusts the certificate authorities this machine added to its own
+# (/usr/local/share/ca-certificates): behind a TLS-inspecting proxy, the registries' certificates are
+# signed by one of them. None on a machine without one.
+registries_trust() {
+  local name="$1" dir certs
+  mapfile -t certs < <(find "${LOCAL_CA_DIR}" -name '*.crt' -type f 2>/dev/null)
+  ((${#certs[@]})) || return 0
+  dir="$(host_data_dir "${name}")/root${LOCAL_CA_DIR}/machine"
+  mkdir -p "${dir}"
+  cp -t "${dir}" "${certs[@]}"
+  # Once ca-certificates is installed (a JDK brings it); otherwise its installation takes them in.
+  host_ssh "${name}" 'if command -v update-ca-certificates >/dev/null; then update-ca-certificates >/dev/null; fi'
+}
+
+# registries NAME: the host reaches the registries by their own names, through the relays.
+cmd_registries() {
+  local name="$1" hosts_file mirror
+  host_address "${name}" >/dev/null
+  mirror="$(mirror_host_port)"
+  with_run_lock registries_relays
+  hosts_file="$(host_data_dir "${name}")/root/etc/hosts"
+  sed -i '/# hosts.sh registries$/d' "${hosts_file}"
+  printf '%s %s %s # hosts.sh registries\n' "${GATEWAY}" "${MAVEN_CENTRAL}" "${mirror%% *}" >>"${hosts_file}"
+  registries_trust "${name}"
 }
 
 # ---- one host ------------------------------------------------------------------------------------
@@ -613,6 +688,8 @@ cmd_down_all() {
   remove_tree "${DATA_DIR}"
   relay_stop redis
   relay_stop rabbitmq
+  relay_stop maven-central
+  relay_stop debian-mirror
   if [[ -f "${RUN_DIR}/services.env" ]]; then
     rabbitmqctl -q delete_user "${RABBITMQ_USER}" >/dev/null 2>&1 || warn "could not delete the RabbitMQ user ${RABBITMQ_USER}"
   fi
@@ -646,6 +723,7 @@ main() {
     link) [[ $# -eq 2 && ( "$2" == up || "$2" == down ) ]] || { usage; exit 2; }; host_address "$1" >/dev/null
       ip link set "${PREFIX}$1" "$2" ;;
     reboot) [[ $# -eq 1 ]] || { usage; exit 2; }; cmd_reboot "$1" ;;
+    registries) [[ $# -eq 1 ]] || { usage; exit 2; }; cmd_registries "$1" ;;
     snapshot) [[ $# -eq 2 ]] || { usage; exit 2; }; cmd_snapshot "$1" "$2" ;;
     address) [[ $# -eq 1 ]] || { usage; exit 2; }; host_address "$1" ;;
     env) cmd_env ;;

@@ -20,14 +20,16 @@ EOF
 
 log() { printf '==> image (%3d s): %s\n' "${SECONDS}" "$*"; }
 
-# packages KIND: the names of packages.list's line starting with KIND ("install" or "seed").
+# packages KIND: the names on packages.list's lines starting with KIND ("install" or "seed"), on one line.
 packages() {
-  local kind="$1" first rest
+  local kind="$1" first rest names=() words
   while read -r first rest; do
     if [[ "${first}" == "${kind}" ]]; then
-      printf '%s\n' "${rest}"
+      read -r -a words <<<"${rest}"
+      names+=("${words[@]}")
     fi
   done <"${HOSTS_DIR}/packages.list"
+  printf '%s\n' "${names[*]}"
 }
 
 bootstrap() {

@@ -130,6 +130,14 @@ public final class BootedHosts implements AutoCloseable {
 		return env;
 	}
 
+	/**
+	 * Lets the host reach Maven Central and the Debian mirror by their names, through relays on the
+	 * machine's address on the hosts' network (the host still has no route out). Removed with the run.
+	 */
+	public void registries(Host host) {
+		run(COMMAND_TIMEOUT, "registries", host.name());
+	}
+
 	/** Connects the host to the hosts' network, or cuts it off (its link on the machine's side goes down). */
 	public void network(Host host, boolean up) {
 		run(COMMAND_TIMEOUT, "link", host.name(), up ? "up" : "down");
@@ -232,6 +240,11 @@ public final class BootedHosts implements AutoCloseable {
 		/** Runs a shell command on the host as {@code user}, over SSH (the user must have the run's key). */
 		public ScriptProcess.Result sshAs(String user, String command) {
 			return harness(COMMAND_TIMEOUT, "ssh", "--user", user, this.name, command);
+		}
+
+		/** {@link #sshAs(String, String)} for commands that may take longer than a few minutes. */
+		public ScriptProcess.Result sshAs(String user, String command, Duration timeout) {
+			return harness(timeout, "ssh", "--user", user, this.name, command);
 		}
 
 		/** Copies a local file to the host (as root). */
