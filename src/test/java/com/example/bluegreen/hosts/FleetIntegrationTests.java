@@ -99,25 +99,6 @@ class FleetIntegrationTests {
 	}
 
 	@Test
-	@Order(2)
-	void aFleetDeployTakesLessThanThreeSingleHostDeploysOneAfterAnother() {
-		long started = System.nanoTime();
-		for (Host app : this.apps) {
-			app.copy(TestJars.next(), "/var/tmp/single.jar");
-			ScriptProcess.Result single = app.sshAs("deploy", "/opt/bluegreen/scripts/deploy.sh /var/tmp/single.jar");
-			assertThat(single.exitCode()).as(single.output()).isZero();
-		}
-		long singlesMs = (System.nanoTime() - started) / 1_000_000;
-		started = System.nanoTime();
-		ScriptProcess.Result fleet = fleet("deploy", TestJars.current().toString());
-		long fleetMs = (System.nanoTime() - started) / 1_000_000;
-		assertThat(fleet.exitCode()).as(fleet.output()).isZero();
-		System.out.printf("fleet: 3 single-host deploys one after another %d ms (copy included), one fleet deploy %d ms:"
-				+ " %.2fx%n", singlesMs, fleetMs, (double) fleetMs / singlesMs);
-		assertThat(versions()).containsOnly(TestJars.version(TestJars.current()));
-	}
-
-	@Test
 	@Order(3)
 	void aVersionUnreadyOnlyOnHost2LeavesEveryHostOnTheOldVersion() {
 		// A setting only host 2 has: the new color cannot be ready within a second.
