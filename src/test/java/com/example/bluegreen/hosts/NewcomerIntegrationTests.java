@@ -81,7 +81,7 @@ class NewcomerIntegrationTests {
 		if (this.hosts != null) {
 			this.hosts.close();
 		}
-		System.out.printf("newcomer: the whole path (boot, JDK and git, clone, setup twice, demo twice, mvnw test twice)"
+		System.out.printf("newcomer: the whole path (boot, JDK and git, clone, setup twice, demo and mvnw test once each, cold)"
 				+ " %d ms%n", (System.nanoTime() - this.startedNanos) / 1_000_000);
 	}
 
