@@ -13,7 +13,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * What the scripts leave under APP_HOME after a deploy: nothing world-writable (symlinks have no mode of
- * their own), run/ setgid so the sockets get nginx's group, and the sockets group read/write only.
+ * their own), run/ setgid so the sockets get nginx's group, and the sockets group read/write only. The
+ * relay's sockets (relay-COLOR.sock) are nginx's own: nginx makes every unix socket it listens on 0666 and
+ * has no setting for it, and they give no more than the color's TCP port on loopback already gives.
  */
 final class AppHomePermissions {
 
@@ -32,6 +34,7 @@ final class AppHomePermissions {
 		List<String> worldWritable;
 		try (Stream<Path> files = Files.walk(appHome)) {
 			worldWritable = files.filter((file) -> !Files.isSymbolicLink(file))
+				.filter((file) -> !isRelaySocket(file))
 				.filter((file) -> (mode(file) & WORLD_WRITABLE) != 0)
 				.map((file) -> describe(file))
 				.toList();
@@ -47,6 +50,7 @@ final class AppHomePermissions {
 		try (Stream<Path> files = Files.list(run)) {
 			sockets = files.filter((file) -> !Files.isSymbolicLink(file))
 				.filter((file) -> (mode(file) & FILE_TYPE) == SOCKET)
+				.filter((file) -> !isRelaySocket(file))
 				.toList();
 		}
 		catch (IOException ex) {
@@ -57,6 +61,10 @@ final class AppHomePermissions {
 			assertThat(mode(socket) & 0777).as("mode of %s", describe(socket)).isEqualTo(0660);
 			assertThat(group(socket)).as("group of %s (from the setgid run/)", socket).isEqualTo(group(run));
 		}
+	}
+
+	private static boolean isRelaySocket(Path file) {
+		return (mode(file) & FILE_TYPE) == SOCKET && file.getFileName().toString().matches("relay-(blue|green)\\.sock");
 	}
 
 	static int mode(Path file) {
