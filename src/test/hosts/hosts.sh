@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # hosts.sh — booted test hosts: Debian 12 roots with systemd as PID 1 (systemd-nspawn --boot), each in
 # its own network namespace with its own address on a private bridge, reachable over SSH with a key
-# made for the run, with the machine's Redis and RabbitMQ reachable through the bridge address.
+# made for the run, with the machine's Redis and RabbitMQ reachable through the bridge address: a
+# RabbitMQ virtual host and a Redis database of their own, so that the hosts' colors never consume the
+# queues nor take the job locks of the apps that tests run on the machine meanwhile.
 #
 # Machine side (all of it removed by `down-all`):
 #   /var/cache/bluegreen-test-hosts/images/KEY   the base image, KEY = hash of image.sh + packages.list
@@ -10,7 +12,7 @@
 #   /var/lib/bluegreen-test-hosts/snapshots/SNAP a stopped host's root, to start other hosts from
 #   /run/bluegreen-test-hosts                    the run: SSH key and config, pids, logs, services.env
 #   bridge bgh0 (SUBNET.1/24), netns + veth bgh-NAME per host, relays SUBNET.1:6379/5672 -> loopback,
-#   a RabbitMQ user of the run; once a host was given `registries`: relays SUBNET.1:443 -> Maven Central
+#   a RabbitMQ user and virtual host of the run; once a host was given `registries`: relays SUBNET.1:443 -> Maven Central
 #   and SUBNET.1:80 -> the Debian mirror.
 set -Eeuo pipefail
 
@@ -31,6 +33,8 @@ readonly PREFIX="bgh-"          # netns and machine-side veth names: bgh-NAME (1
 readonly REDIS_PORT=6379
 readonly RABBITMQ_PORT=5672
 readonly RABBITMQ_USER="booted-hosts"
+readonly RABBITMQ_VHOST="booted-hosts"
+readonly REDIS_DATABASE=1
 # What mvnw and Maven download from (.mvn/wrapper/maven-wrapper.properties, Maven's default repository).
 readonly MAVEN_CENTRAL="repo.maven.apache.org"
 readonly MAVEN_CENTRAL_PORT=443
@@ -58,7 +62,7 @@ usage: hosts.sh COMMAND [ARGS]
   env                        print the run's settings (KEY=value): SSH config, Redis and RabbitMQ access
   memory NAME                print the host's memory in KiB (PSS of its processes)
   down NAME                  stop the host (poweroff, kill on timeout) and remove it
-  down-all                   remove every host, snapshot, the network, the relays and the RabbitMQ user
+  down-all                   remove every host, snapshot, the network, the relays, the RabbitMQ user and vhost
 NAME: a lowercase letter then up to 10 lowercase letters, digits or '-'. Needs root.
 EOF
 }
@@ -219,17 +223,21 @@ rabbitmq_user_setup() {
   # Letters and digits only: a leading '-' would read as an option of rabbitmqctl.
   password="$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24)"
   rabbitmqctl -q delete_user "${RABBITMQ_USER}" >/dev/null 2>&1 || true
+  rabbitmqctl -q delete_vhost "${RABBITMQ_VHOST}" >/dev/null 2>&1 || true
   rabbitmqctl -q add_user "${RABBITMQ_USER}" "${password}" >/dev/null ||
     die "rabbitmqctl add_user failed: is RabbitMQ running on this machine?"
-  rabbitmqctl -q set_permissions -p / "${RABBITMQ_USER}" '.*' '.*' '.*' >/dev/null
+  rabbitmqctl -q add_vhost "${RABBITMQ_VHOST}" >/dev/null
+  rabbitmqctl -q set_permissions -p "${RABBITMQ_VHOST}" "${RABBITMQ_USER}" '.*' '.*' '.*' >/dev/null
   umask 077
   cat >"${env_file}" <<EOF
 REDIS_HOST=${GATEWAY}
 REDIS_PORT=${REDIS_PORT}
+REDIS_DATABASE=${REDIS_DATABASE}
 RABBITMQ_HOST=${GATEWAY}
 RABBITMQ_PORT=${RABBITMQ_PORT}
 RABBITMQ_USERNAME=${RABBITMQ_USER}
 RABBITMQ_PASSWORD=${password}
+RABBITMQ_VHOST=${RABBITMQ_VHOST}
 EOF
 }
 
@@ -692,6 +700,7 @@ cmd_down_all() {
   relay_stop debian-mirror
   if [[ -f "${RUN_DIR}/services.env" ]]; then
     rabbitmqctl -q delete_user "${RABBITMQ_USER}" >/dev/null 2>&1 || warn "could not delete the RabbitMQ user ${RABBITMQ_USER}"
+    rabbitmqctl -q delete_vhost "${RABBITMQ_VHOST}" >/dev/null 2>&1 || warn "could not delete the RabbitMQ virtual host ${RABBITMQ_VHOST}"
   fi
   ip link delete "${BRIDGE}" 2>/dev/null || true
   local dir

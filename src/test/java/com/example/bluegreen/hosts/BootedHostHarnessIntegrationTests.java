@@ -1,5 +1,6 @@
 package com.example.bluegreen.hosts;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -18,14 +19,20 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The booted-host harness: two Debian 12 hosts with systemd as PID 1, each in its own network namespace,
  * over SSH; the machine's Redis and RabbitMQ through the harness's relays; a reboot; offline installs from
  * the seeded apt cache; a snapshot; and nothing left behind. Needs root (see BootedHosts).
  */
+@Execution(ExecutionMode.CONCURRENT)
+@ResourceLock(BootedHosts.LANE)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class BootedHostHarnessIntegrationTests {
@@ -94,9 +101,14 @@ class BootedHostHarnessIntegrationTests {
 		factory.setPort(Integer.parseInt(env.get("RABBITMQ_PORT")));
 		factory.setUsername(env.get("RABBITMQ_USERNAME"));
 		factory.setPassword(env.get("RABBITMQ_PASSWORD"));
+		factory.setVirtualHost(env.get("RABBITMQ_VHOST"));
 		try (Connection connection = factory.newConnection("booted-hosts")) {
 			assertThat(connection.isOpen()).isTrue();
 		}
+		// Only in the run's virtual host: the queues of the apps tests run on the machine stay theirs.
+		factory.setVirtualHost("/");
+		assertThatThrownBy(() -> factory.newConnection("booted-hosts").close()).isInstanceOf(IOException.class);
+		assertThat(env.get("REDIS_DATABASE")).isNotEqualTo("0");
 	}
 
 	@Test
@@ -143,6 +155,7 @@ class BootedHostHarnessIntegrationTests {
 		assertThat(Path.of("/var/lib/bluegreen-test-hosts")).doesNotExist();
 		assertThat(Path.of("/run/bluegreen-test-hosts")).doesNotExist();
 		assertThat(command("rabbitmqctl", "-q", "list_users")).doesNotContain("booted-hosts");
+		assertThat(command("rabbitmqctl", "-q", "list_vhosts")).doesNotContain("booted-hosts");
 	}
 
 	/** A bash line that connects to HOST:PORT, sends REQUEST's output, and prints the printable part of the answer. */

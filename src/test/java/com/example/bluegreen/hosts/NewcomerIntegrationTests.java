@@ -19,6 +19,9 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,6 +34,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the Debian mirror by their names through the harness's relays ({@code hosts.sh registries}), with no
  * route out. In order; needs root (see BootedHosts).
  */
+@Execution(ExecutionMode.CONCURRENT)
+@ResourceLock(BootedHosts.LANE)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NewcomerIntegrationTests {

@@ -54,13 +54,16 @@ public final class Ansible {
 					%sbluegreen_app_env:
 					  SPRING_DATA_REDIS_HOST: "%s"
 					  SPRING_DATA_REDIS_PORT: "%s"
+					  SPRING_DATA_REDIS_DATABASE: "%s"
 					  SPRING_RABBITMQ_HOST: "%s"
 					  SPRING_RABBITMQ_PORT: "%s"
 					  SPRING_RABBITMQ_USERNAME: "%s"
 					  SPRING_RABBITMQ_PASSWORD: "%s"
+					  SPRING_RABBITMQ_VIRTUAL_HOST: "%s"
 					""".formatted(Files.readString(Path.of(env.get("SSH_KEY") + ".pub")).strip(), extra,
-					env.get("REDIS_HOST"), env.get("REDIS_PORT"), env.get("RABBITMQ_HOST"), env.get("RABBITMQ_PORT"),
-					env.get("RABBITMQ_USERNAME"), env.get("RABBITMQ_PASSWORD"));
+					env.get("REDIS_HOST"), env.get("REDIS_PORT"), env.get("REDIS_DATABASE"), env.get("RABBITMQ_HOST"),
+					env.get("RABBITMQ_PORT"), env.get("RABBITMQ_USERNAME"), env.get("RABBITMQ_PASSWORD"),
+					env.get("RABBITMQ_VHOST"));
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException(ex);

@@ -28,6 +28,14 @@ import java.util.regex.Pattern;
  */
 public final class BootedHosts implements AutoCloseable {
 
+	/**
+	 * The resource the booted-host classes hold: they run one at a time, next to the classes that use only
+	 * this machine (failsafe's two lanes, see pom.xml). Nothing of one lane meets the other: the hosts have
+	 * their own network namespaces, nginx and JVMs, and a RabbitMQ virtual host and Redis database of their
+	 * own; the two classes that stop the machine's Redis or RabbitMQ run alone ({@code @Isolated}).
+	 */
+	public static final String LANE = "booted-hosts";
+
 	private static final Path HARNESS = Path.of("src/test/hosts/hosts.sh").toAbsolutePath();
 
 	private static final Path RUN_LOCK = Path.of("/run/lock/bluegreen-test-hosts.lock");
