@@ -65,10 +65,22 @@ print_text() {
   done
   nginx="$(nginx_master_pid)"
   info "nginx ${nginx:+running, pid }${nginx:-not running}"
+  [[ -z "${PREVIEW_PORT}" ]] || info "preview: $(preview_url) reaches $(preview_color) (the color that is not live)"
   progress="$(deploy_in_progress)"
   [[ -z "${progress}" ]] || info "${progress}"
   last="$(history_last)"
   [[ -z "${last}" ]] || info "last deploy: ${last}"
+}
+
+preview_url() { echo "http://${PREVIEW_ADDRESS}:${PREVIEW_PORT}/"; }
+
+# preview_color: the color standby.sock names (by its socket or nginx's relay for it), none without it.
+preview_color() {
+  local target
+  target="$(readlink "${RUN_DIR}/standby.sock" 2>/dev/null)" || { echo none; return; }
+  target="${target##*/}"
+  target="${target#relay-}"
+  echo "${target%.sock}"
 }
 
 # via_relay LIVE: how nginx reaches the live color, when through its relay to the color's port.
@@ -77,7 +89,7 @@ via_relay() {
 }
 
 print_json() {
-  local live="$1" color pid state ready version release unit colors="{}" journal=null
+  local live="$1" color pid state ready version release unit colors="{}" journal=null preview
   for color in "${COLORS[@]}"; do
     read -r pid state ready version release < <(color_fields "${color}")
     unit=null
@@ -90,12 +102,14 @@ print_json() {
         release: ($release | ltrimstr("-")), unit: $unit}}' <<<"${colors}")"
   done
   journal_exists && journal="$(jq -c '{id, state, phase, checks, from, to}' "$(journal_file)")"
+  preview=null
+  [[ -z "${PREVIEW_PORT}" ]] || preview="$(jq -nc --arg url "$(preview_url)" --arg color "$(preview_color)" '{url: $url, color: $color}')"
   jq -nc --arg live "${live}" --arg mode "$(installed_mode)" --arg upstream "$(live_upstream)" \
-    --argjson port "${PUBLIC_PORT}" \
+    --argjson port "${PUBLIC_PORT}" --argjson preview "${preview}" \
     --argjson colors "${colors}" --arg nginx "$(nginx_master_pid)" --argjson deploy "${journal}" \
     --arg progress "$(deploy_in_progress)" --argjson last "$(history_last | grep . || echo null)" \
     '{live: $live, mode: $mode, upstream: (if $upstream == "" then null else $upstream end),
-      public_port: $port, colors: $colors,
+      public_port: $port, preview: $preview, colors: $colors,
       nginx: {pid: (if $nginx == "" then null else ($nginx | tonumber) end)},
       deploy: (if $deploy == null then null else $deploy + {note: $progress} end),
       deploy_running: ($deploy != null and $deploy.state == "running"), last_deploy: $last}'

@@ -100,6 +100,11 @@ validate_config() {
   [[ "${BLUE_PORT}" != "${GREEN_PORT}" ]] || die "${EXIT_USAGE}" "BLUE_PORT and GREEN_PORT are both ${BLUE_PORT}: each color needs its own port"
   [[ "${PUBLIC_PORT}" != "${BLUE_PORT}" && "${PUBLIC_PORT}" != "${GREEN_PORT}" ]] ||
     die "${EXIT_USAGE}" "PUBLIC_PORT=${PUBLIC_PORT} is also a color's port"
+  if [[ -n "${PREVIEW_PORT}" ]]; then
+    is_port "${PREVIEW_PORT}" || die "${EXIT_USAGE}" "PREVIEW_PORT=${PREVIEW_PORT} is not a port number (1-65535)"
+    [[ " ${PUBLIC_PORT} ${BLUE_PORT} ${GREEN_PORT} " != *" ${PREVIEW_PORT} "* ]] ||
+      die "${EXIT_USAGE}" "PREVIEW_PORT=${PREVIEW_PORT} is also the public port or a color's port"
+  fi
   ((KEEP_RELEASES >= 1)) || die "${EXIT_USAGE}" "KEEP_RELEASES must be at least 1"
   ((VALIDATE_REQUESTS >= 1)) || die "${EXIT_USAGE}" "VALIDATE_REQUESTS must be at least 1"
   [[ "${VALIDATE_PATH}" == /* ]] || die "${EXIT_USAGE}" "VALIDATE_PATH=${VALIDATE_PATH} must start with /"

@@ -50,6 +50,7 @@ render_config_into() {
     rel="${file#"${NGINX_TEMPLATES}"/}"
     [[ "${rel}" == active.conf ]] && continue
     [[ "${rel}" == conf.d/app-tls.conf && -z "${TLS_CERT}" ]] && continue
+    [[ "${rel}" == conf.d/preview.conf && -z "${PREVIEW_PORT}" ]] && continue
     mkdir -p "${out}/$(dirname "${rel}")"
     render_template "${file}" "${config_dir}" >"${out}/${rel}"
   done < <(find "${NGINX_TEMPLATES}" -type f -name '*.conf')
@@ -102,6 +103,8 @@ render_template() {
     -e "s|@BLUE_PORT@|${BLUE_PORT}|g" \
     -e "s|@GREEN_PORT@|${GREEN_PORT}|g" \
     -e "s|@RELAY_DIR@|${RELAY_DIR}|g" \
+    -e "s|@PREVIEW_ADDRESS@|${PREVIEW_ADDRESS}|g" \
+    -e "s|@PREVIEW_PORT@|${PREVIEW_PORT}|g" \
     -e "s|@BLUE_UPSTREAM@|${BLUE_UPSTREAM}|g" \
     -e "s|@GREEN_UPSTREAM@|${GREEN_UPSTREAM}|g" \
     -e "s|@TLS_PORT@|${TLS_PORT}|g" \
@@ -260,8 +263,6 @@ write_active_conf() {
 
 # point_live_link COLOR: the atomic switch of socket mode: a new symlink under a temp name, renamed over
 # live.sock (rename(2) replaces it in one step; nginx connects to one color or the other, never neither).
-# standby.sock names the other color the same way: nginx's backup server when the live one refuses
-# connections (through a relay, the relay itself falls back to the other color's port).
 point_live_link() {
   local target path
   target="$(socket_upstream "$1")"
@@ -269,7 +270,14 @@ point_live_link() {
   [[ "${path}" == /* ]] || path="${RUN_DIR}/${target}"
   [[ -S "${path}" ]] || { echo "no socket at ${path} for $1 (nginx's relay needs its config rendered again): nothing changed"; return 1; }
   replace_link "${target}" "$(live_link)"
-  replace_link "$(socket_upstream "$(other_color "$1")")" "${RUN_DIR}/standby.sock"
+  point_standby "$(other_color "$1")"
+}
+
+# point_standby COLOR: standby.sock names COLOR, the one that is not live, the way live.sock would: in
+# socket mode nginx's backup server when the live one refuses connections (through a relay, the relay
+# itself falls back to the other color's port); in both modes the preview's upstream (conf.d/preview.conf).
+point_standby() {
+  replace_link "$(socket_upstream "$1")" "${RUN_DIR}/standby.sock"
 }
 
 replace_link() {
@@ -318,6 +326,7 @@ switch_nginx() {
     echo "nginx reload failed (${NGINX_RELOAD_CMD})"
     return 1
   fi
+  [[ "${mode}" == socket ]] || point_standby "$(other_color "${color}")"
 }
 
 # switch_root_nginx COLOR MODE: root's nginx on a provisioned host. Socket mode moves the symlink, which
@@ -333,6 +342,7 @@ switch_root_nginx() {
   fi
   read -ra cmd <<<"${NGINX_SWITCH_CMD}"
   output="$("${cmd[@]}" "${color}" 2>&1)" || { echo "${NGINX_SWITCH_CMD} ${color} failed: ${output}"; return 1; }
+  point_standby "$(other_color "${color}")"
 }
 
 restore_active_conf() {

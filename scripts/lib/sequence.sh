@@ -327,6 +327,8 @@ stage() {
   wait_ready "${TO}" "${pid}" || fail_before_switch "${FAILURE}"
   verify_identity "${TO}"
   [[ "${SWITCH_MODE}" != socket ]] || check_socket_upstream "${TO}"
+  # The preview (PREVIEW_PORT) reaches it from now on; the public side does not.
+  point_standby "${TO}"
   warm_up_color "${TO}"
 }
 
