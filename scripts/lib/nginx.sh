@@ -301,10 +301,18 @@ point_nowhere() {
   fi
 }
 
-# switch_nginx COLOR MODE: points nginx at COLOR. Socket mode moves the symlink (and, when the installed
-# pointer is reload mode, changes active.conf once with a reload). Reload mode writes active.conf, tests,
-# reloads; a config that fails nginx -t is put back and nothing changes. On failure prints why.
+# switch_nginx COLOR MODE: the deploy's switch: nginx points at COLOR (point_nginx), and standby.sock at
+# the other color (socket mode's point_live_link does both). On failure prints why.
 switch_nginx() {
+  point_nginx "$1" "$2" || return 1
+  [[ "$2" == socket ]] || point_standby "$(other_color "$1")"
+}
+
+# point_nginx COLOR MODE: points nginx at COLOR. Socket mode moves the symlink (and, when the installed
+# pointer is reload mode, changes active.conf once with a reload). Reload mode writes active.conf, tests,
+# reloads; a config that fails nginx -t is put back and nothing changes. On failure prints why. Root's
+# helper (nginx-switch.sh) runs only this: the deploy user's run/ is never root's to write.
+point_nginx() {
   local color="$1" mode="$2" previous error
   [[ -z "${NGINX_SWITCH_CMD:-}" ]] || { switch_root_nginx "${color}" "${mode}"; return; }
   previous="$(cat "$(active_conf)" 2>/dev/null || true)"
@@ -326,7 +334,6 @@ switch_nginx() {
     echo "nginx reload failed (${NGINX_RELOAD_CMD})"
     return 1
   fi
-  [[ "${mode}" == socket ]] || point_standby "$(other_color "${color}")"
 }
 
 # switch_root_nginx COLOR MODE: root's nginx on a provisioned host. Socket mode moves the symlink, which
@@ -342,7 +349,6 @@ switch_root_nginx() {
   fi
   read -ra cmd <<<"${NGINX_SWITCH_CMD}"
   output="$("${cmd[@]}" "${color}" 2>&1)" || { echo "${NGINX_SWITCH_CMD} ${color} failed: ${output}"; return 1; }
-  point_standby "$(other_color "${color}")"
 }
 
 restore_active_conf() {

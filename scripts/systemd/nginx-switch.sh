@@ -17,7 +17,7 @@ main() {
   [[ -n "${NGINX_DIR:-}" && -n "${NGINX_BIN:-}" && -n "${NGINX_RELOAD_CMD:-}" ]] ||
     die "${EXIT_USAGE}" "NGINX_DIR, NGINX_BIN and NGINX_RELOAD_CMD must be set (the playbook's wrapper sets them)"
   NGINX_TEST_CMD="${NGINX_BIN} -t -q"
-  error="$(switch_nginx "${color}" reload)" || die "${EXIT_FAILED}" "${error}"
+  error="$(point_nginx "${color}" reload)" || die "${EXIT_FAILED}" "${error}"
   log "nginx points at ${color}"
 }
 

@@ -43,7 +43,11 @@ public final class BootedHosts implements AutoCloseable {
 	/** The cold image build (debootstrap + seeding the apt cache) happens in the first start of a machine. */
 	private static final Duration START_TIMEOUT = Duration.ofMinutes(10);
 
-	private static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(3);
+	/**
+	 * A bound for hangs, not a timing: a deploy on a host builds its release's CDS archive (a training run)
+	 * and drains, while the other test lane keeps the machine's cores busy.
+	 */
+	private static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(10);
 
 	private static final Pattern BOOT_TIMES = Pattern.compile("sshd after (\\d+) ms, running after (\\d+) ms");
 
