@@ -65,7 +65,7 @@ print_text() {
   done
   nginx="$(nginx_master_pid)"
   info "nginx ${nginx:+running, pid }${nginx:-not running}"
-  [[ -z "${PREVIEW_PORT}" ]] || info "preview: $(preview_url) reaches $(preview_color) (the color that is not live)"
+  [[ -z "${PREVIEW_PORT}" ]] || info "preview: $(preview_url) reaches $(preview_color | grep . || echo "no running color") (the color that is not live)"
   progress="$(deploy_in_progress)"
   [[ -z "${progress}" ]] || info "${progress}"
   last="$(history_last)"
@@ -74,13 +74,16 @@ print_text() {
 
 preview_url() { echo "http://${PREVIEW_ADDRESS}:${PREVIEW_PORT}/"; }
 
-# preview_color: the color standby.sock names (by its socket or nginx's relay for it), none without it.
+# preview_color: the color preview.sock names (by its socket or nginx's relay for it) when it runs;
+# nothing otherwise (the preview then answers 502, or through a relay from the live color).
 preview_color() {
   local target
-  target="$(readlink "${RUN_DIR}/standby.sock" 2>/dev/null)" || { echo none; return; }
+  target="$(readlink "${RUN_DIR}/preview.sock" 2>/dev/null)" || return 0
   target="${target##*/}"
   target="${target#relay-}"
-  echo "${target%.sock}"
+  target="${target%.sock}"
+  is_color "${target}" && [[ -n "$(color_pid "${target}")" ]] && echo "${target}"
+  return 0
 }
 
 # via_relay LIVE: how nginx reaches the live color, when through its relay to the color's port.
@@ -103,7 +106,8 @@ print_json() {
   done
   journal_exists && journal="$(jq -c '{id, state, phase, checks, from, to}' "$(journal_file)")"
   preview=null
-  [[ -z "${PREVIEW_PORT}" ]] || preview="$(jq -nc --arg url "$(preview_url)" --arg color "$(preview_color)" '{url: $url, color: $color}')"
+  [[ -z "${PREVIEW_PORT}" ]] || preview="$(jq -nc --arg url "$(preview_url)" --arg color "$(preview_color)" \
+    '{url: $url, color: (if $color == "" then null else $color end)}')"
   jq -nc --arg live "${live}" --arg mode "$(installed_mode)" --arg upstream "$(live_upstream)" \
     --argjson port "${PUBLIC_PORT}" --argjson preview "${preview}" \
     --argjson colors "${colors}" --arg nginx "$(nginx_master_pid)" --argjson deploy "${journal}" \

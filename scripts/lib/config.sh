@@ -102,8 +102,11 @@ validate_config() {
     die "${EXIT_USAGE}" "PUBLIC_PORT=${PUBLIC_PORT} is also a color's port"
   if [[ -n "${PREVIEW_PORT}" ]]; then
     is_port "${PREVIEW_PORT}" || die "${EXIT_USAGE}" "PREVIEW_PORT=${PREVIEW_PORT} is not a port number (1-65535)"
-    [[ " ${PUBLIC_PORT} ${BLUE_PORT} ${GREEN_PORT} " != *" ${PREVIEW_PORT} "* ]] ||
-      die "${EXIT_USAGE}" "PREVIEW_PORT=${PREVIEW_PORT} is also the public port or a color's port"
+    [[ " ${PUBLIC_PORT} ${BLUE_PORT} ${GREEN_PORT} ${BLUE_MANAGEMENT_PORT} ${GREEN_MANAGEMENT_PORT} ${TLS_CERT:+${TLS_PORT}} " != *" ${PREVIEW_PORT} "* ]] ||
+      die "${EXIT_USAGE}" "PREVIEW_PORT=${PREVIEW_PORT} is also the public, TLS, a color's or a management port"
+    # nginx's listen and the URL status.sh prints: an IPv6 address goes in brackets.
+    [[ "${PREVIEW_ADDRESS}" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$|^\[[0-9A-Fa-f:]+\]$ ]] ||
+      die "${EXIT_USAGE}" "PREVIEW_ADDRESS=${PREVIEW_ADDRESS}: use an IPv4 address or an IPv6 one in brackets ([::1])"
   fi
   ((KEEP_RELEASES >= 1)) || die "${EXIT_USAGE}" "KEEP_RELEASES must be at least 1"
   ((VALIDATE_REQUESTS >= 1)) || die "${EXIT_USAGE}" "VALIDATE_REQUESTS must be at least 1"

@@ -263,6 +263,8 @@ write_active_conf() {
 
 # point_live_link COLOR: the atomic switch of socket mode: a new symlink under a temp name, renamed over
 # live.sock (rename(2) replaces it in one step; nginx connects to one color or the other, never neither).
+# standby.sock names the other color the same way: nginx's backup server when the live one refuses
+# connections (through a relay, the relay itself falls back to the other color's port).
 point_live_link() {
   local target path
   target="$(socket_upstream "$1")"
@@ -270,14 +272,14 @@ point_live_link() {
   [[ "${path}" == /* ]] || path="${RUN_DIR}/${target}"
   [[ -S "${path}" ]] || { echo "no socket at ${path} for $1 (nginx's relay needs its config rendered again): nothing changed"; return 1; }
   replace_link "${target}" "$(live_link)"
-  point_standby "$(other_color "$1")"
+  replace_link "$(socket_upstream "$(other_color "$1")")" "${RUN_DIR}/standby.sock"
 }
 
-# point_standby COLOR: standby.sock names COLOR, the one that is not live, the way live.sock would: in
-# socket mode nginx's backup server when the live one refuses connections (through a relay, the relay
-# itself falls back to the other color's port); in both modes the preview's upstream (conf.d/preview.conf).
-point_standby() {
-  replace_link "$(socket_upstream "$1")" "${RUN_DIR}/standby.sock"
+# point_preview COLOR: preview.sock, the upstream of the preview port (conf.d/preview.conf), names COLOR
+# the way live.sock would: the staged color once it is ready, the old one after a switch. A link of its
+# own: standby.sock is the public side's backup, and must not name a staged color before the first switch.
+point_preview() {
+  replace_link "$(socket_upstream "$1")" "${RUN_DIR}/preview.sock"
 }
 
 replace_link() {
@@ -290,7 +292,7 @@ replace_link() {
 # point_nowhere: nginx serves no color (a first deploy undone): no live.sock in socket mode, the socket
 # upstream (with no live.sock) in reload mode.
 point_nowhere() {
-  rm -f "$(live_link)" "${RUN_DIR}/standby.sock"
+  rm -f "$(live_link)" "${RUN_DIR}/standby.sock" "${RUN_DIR}/preview.sock"
   [[ "$(installed_mode)" == reload ]] || return 0
   # Root's helper points only at a color: nginx keeps naming the stopped one, which answers 502 as well.
   [[ -z "${NGINX_SWITCH_CMD:-}" ]] || return 0
@@ -301,11 +303,11 @@ point_nowhere() {
   fi
 }
 
-# switch_nginx COLOR MODE: the deploy's switch: nginx points at COLOR (point_nginx), and standby.sock at
-# the other color (socket mode's point_live_link does both). On failure prints why.
+# switch_nginx COLOR MODE: the deploy's switch: nginx points at COLOR (point_nginx), the preview at the
+# other color. On failure prints why.
 switch_nginx() {
   point_nginx "$1" "$2" || return 1
-  [[ "$2" == socket ]] || point_standby "$(other_color "$1")"
+  point_preview "$(other_color "$1")"
 }
 
 # point_nginx COLOR MODE: points nginx at COLOR. Socket mode moves the symlink (and, when the installed

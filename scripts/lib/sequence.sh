@@ -232,7 +232,7 @@ upstream_connections() {
   relay="$(relay_socket "${color}")"
   [[ ! -S "${socket}" ]] || count="$(unix_connections "${socket}")"
   [[ ! -S "${relay}" ]] || count=$((count + $(unix_connections "${relay}")))
-  for link in "$(live_link)" "${RUN_DIR}/standby.sock"; do
+  for link in "$(live_link)" "${RUN_DIR}/standby.sock" "${RUN_DIR}/preview.sock"; do
     [[ "$(readlink "${link}" 2>/dev/null)" != *"relay-${color}.sock" ]] || socket=""
   done
   [[ -S "${socket}" ]] || count=$((count + $(tcp_connections "$(color_port "${color}")")))
@@ -328,7 +328,7 @@ stage() {
   verify_identity "${TO}"
   [[ "${SWITCH_MODE}" != socket ]] || check_socket_upstream "${TO}"
   # The preview (PREVIEW_PORT) reaches it from now on; the public side does not.
-  point_standby "${TO}"
+  point_preview "${TO}"
   warm_up_color "${TO}"
 }
 

@@ -22,7 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The preview port (PREVIEW_PORT): in both switch modes the staged color answers there once it is ready,
- * while the public port, under keep-alive load, never reaches it; after --abort the preview has no color.
+ * while the public port never reaches it (a first deploy: 502; later, under keep-alive load, only the live
+ * color answers); after --abort the preview has no color.
  */
 class PreviewIntegrationTests {
 
@@ -31,8 +32,15 @@ class PreviewIntegrationTests {
 	void theStagedColorAnswersOnThePreviewPortAndPublicTrafficNeverReachesIt(String mode) throws IOException {
 		int previewPort = FreePorts.next();
 		try (DeployHarness harness = DeployHarness.start(mode, Map.of("PREVIEW_PORT", Integer.toString(previewPort)))) {
-			ScriptProcess.Result first = harness.run("deploy.sh", TestJars.current().toString());
+			// A first deploy staged: the preview has it, the public port nothing yet.
+			ScriptProcess.Result first = harness.run("deploy.sh", "--stage", TestJars.current().toString());
 			assertThat(first.exitCode()).as("%s", first).isZero();
+			assertThat(preview(previewPort).status()).isEqualTo(200);
+			assertThat(get(harness.publicPort()).status()).as("the public port before the first promote").isEqualTo(502);
+			for (String step : List.of("--promote", "--commit")) {
+				ScriptProcess.Result result = harness.run("deploy.sh", step);
+				assertThat(result.exitCode()).as("%s", result).isZero();
+			}
 			String live = harness.liveColor();
 			String staged = DeployHarness.other(live);
 			LoadGenerator load = new LoadGenerator("127.0.0.1", harness.publicPort(), 8, true, Duration.ofMillis(20));
@@ -74,6 +82,10 @@ class PreviewIntegrationTests {
 	}
 
 	private static HttpConnection.Response preview(int port) throws IOException {
+		return get(port);
+	}
+
+	private static HttpConnection.Response get(int port) throws IOException {
 		try (HttpConnection connection = new HttpConnection("127.0.0.1", port)) {
 			return connection.get("/api/version", Map.of());
 		}

@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -364,10 +365,20 @@ class NginxSecurityIntegrationTests {
 		return HttpClient.newBuilder().sslContext(context).connectTimeout(Duration.ofSeconds(5)).build();
 	}
 
+	/** False for an interface gone since it was listed (a booted test host's, taken down meanwhile). */
+	private static boolean isUp(NetworkInterface network) {
+		try {
+			return network.isUp();
+		}
+		catch (SocketException ex) {
+			return false;
+		}
+	}
+
 	private static List<InetAddress> nonLoopbackAddresses() throws IOException {
 		List<InetAddress> addresses = new ArrayList<>();
 		for (NetworkInterface network : NetworkInterface.networkInterfaces().toList()) {
-			if (network.isUp()) {
+			if (isUp(network)) {
 				network.inetAddresses()
 					.filter((address) -> !address.isLoopbackAddress() && !address.isLinkLocalAddress())
 					.forEach(addresses::add);

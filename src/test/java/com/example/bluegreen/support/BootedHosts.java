@@ -32,7 +32,7 @@ public final class BootedHosts implements AutoCloseable {
 	 * The resource the booted-host classes hold: they run one at a time, next to the classes that use only
 	 * this machine (failsafe's two lanes, see pom.xml). Nothing of one lane meets the other: the hosts have
 	 * their own network namespaces, nginx and JVMs, and a RabbitMQ virtual host and Redis database of their
-	 * own; the two classes that stop the machine's Redis or RabbitMQ run alone ({@code @Isolated}).
+	 * own; the classes that stop or pause the machine's Redis or RabbitMQ run alone ({@code @Isolated}).
 	 */
 	public static final String LANE = "booted-hosts";
 
