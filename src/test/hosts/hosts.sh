@@ -3,7 +3,7 @@
 # its own network namespace with its own address on a private bridge, reachable over SSH with a key
 # made for the run, with the machine's Redis and RabbitMQ reachable through the bridge address: a
 # RabbitMQ virtual host and a Redis database of their own, so that the hosts' colors never consume the
-# queues nor take the job locks of the apps that tests run on the machine meanwhile.
+# queues nor take the job locks of apps run on the machine meanwhile (another test run, a demo).
 #
 # Machine side (all of it removed by `down-all`):
 #   /var/cache/bluegreen-test-hosts/images/KEY   the base image, KEY = hash of image.sh + packages.list

@@ -11,7 +11,6 @@ import com.example.bluegreen.support.RunningApp;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.parallel.Isolated;
 
 import org.springframework.amqp.rabbit.core.RabbitAdmin;
 
@@ -22,7 +21,6 @@ import static org.awaitility.Awaitility.await;
  * Redis restarts under a running color: a clear 503 meanwhile, orders still accepted and delayed rather than
  * dead-lettered, and recovery without a restart of the app.
  */
-@Isolated("it stops the machine's Redis, which the booted hosts use too")
 class RedisOutageIntegrationTests {
 
 	@Test

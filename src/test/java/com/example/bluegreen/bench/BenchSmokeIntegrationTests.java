@@ -36,7 +36,7 @@ class BenchSmokeIntegrationTests {
 		BackingServices.ensureRunning();
 
 		ScriptProcess.Result run = ScriptProcess.start(BENCH, servicesEnvironment(), "--smoke", "--out", this.out.toString())
-			.waitFor(Duration.ofMinutes(10));
+			.waitFor(Duration.ofMinutes(25));
 
 		assertThat(run.exitCode()).as("%s", run).isZero();
 		String report = Files.readString(this.out.resolve("REPORT.md"));

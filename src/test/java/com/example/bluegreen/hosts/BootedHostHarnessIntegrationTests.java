@@ -19,9 +19,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.parallel.Execution;
-import org.junit.jupiter.api.parallel.ExecutionMode;
-import org.junit.jupiter.api.parallel.ResourceLock;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -31,8 +28,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * over SSH; the machine's Redis and RabbitMQ through the harness's relays; a reboot; offline installs from
  * the seeded apt cache; a snapshot; and nothing left behind. Needs root (see BootedHosts).
  */
-@Execution(ExecutionMode.CONCURRENT)
-@ResourceLock(BootedHosts.LANE)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class BootedHostHarnessIntegrationTests {

@@ -22,9 +22,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.parallel.Execution;
-import org.junit.jupiter.api.parallel.ExecutionMode;
-import org.junit.jupiter.api.parallel.ResourceLock;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -34,8 +31,6 @@ import static org.awaitility.Awaitility.await;
  * deployed to by scripts/fleet.sh (ansible/rollout.yml) from this machine, under load sent through the
  * load balancer by keep-alive clients that never retry (GET and POST). Needs root (see BootedHosts).
  */
-@Execution(ExecutionMode.CONCURRENT)
-@ResourceLock(BootedHosts.LANE)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FleetIntegrationTests {

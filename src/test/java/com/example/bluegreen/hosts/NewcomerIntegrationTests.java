@@ -19,9 +19,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.parallel.Execution;
-import org.junit.jupiter.api.parallel.ExecutionMode;
-import org.junit.jupiter.api.parallel.ResourceLock;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -30,12 +27,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * of this repository's HEAD, and the README's commands run as a user with sudo: {@code scripts/setup.sh}
  * installs what is missing from the Debian mirror and starts the host's own Redis and RabbitMQ (a second
  * run installs nothing), {@code scripts/demo.sh} deploys under load with no failed request, and
- * {@code ./mvnw test} passes; the demo timed cold (empty ~/.m2), the tests after it. The host reaches Maven Central and
- * the Debian mirror by their names through the harness's relays ({@code hosts.sh registries}), with no
- * route out. In order; needs root (see BootedHosts).
+ * {@code ./mvnw test} passes; the demo timed cold (empty ~/.m2), the tests after it. The host reaches
+ * Maven Central and the Debian mirror by their names through the harness's relays
+ * ({@code hosts.sh registries}), with no route out. In order; needs root (see BootedHosts).
  */
-@Execution(ExecutionMode.CONCURRENT)
-@ResourceLock(BootedHosts.LANE)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NewcomerIntegrationTests {

@@ -35,9 +35,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.parallel.Execution;
-import org.junit.jupiter.api.parallel.ExecutionMode;
-import org.junit.jupiter.api.parallel.ResourceLock;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -48,8 +45,6 @@ import static org.awaitility.Awaitility.await;
  * with a deploy user who cannot escalate. One host, provisioned once (the first test), used by the others
  * in order. Needs root (see BootedHosts).
  */
-@Execution(ExecutionMode.CONCURRENT)
-@ResourceLock(BootedHosts.LANE)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ServerIntegrationTests {

@@ -12,13 +12,11 @@ import com.example.bluegreen.support.HttpConnection;
 import com.example.bluegreen.support.LocalServices;
 import com.example.bluegreen.support.RunningApp;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.parallel.Isolated;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /** RabbitMQ goes away while orders come in: nothing the API confirmed is lost or doubled. */
-@Isolated("it stops the machine's RabbitMQ, which the booted hosts use too")
 class BrokerOutageIntegrationTests {
 
 	@Test

@@ -12,13 +12,11 @@ import com.example.bluegreen.support.ScriptProcess;
 import com.example.bluegreen.support.TestJars;
 import io.lettuce.core.api.StatefulRedisConnection;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.parallel.Isolated;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /** The JVM consuming an order dies with it in hand: the broker redelivers it and its effect happens once. */
-@Isolated("it pauses the writes of the machine's Redis, which the booted hosts use too")
 class ConsumerKilledIntegrationTests {
 
 	@Test

@@ -28,14 +28,6 @@ import java.util.regex.Pattern;
  */
 public final class BootedHosts implements AutoCloseable {
 
-	/**
-	 * The resource the booted-host classes hold: they run one at a time, next to the classes that use only
-	 * this machine (failsafe's two lanes, see pom.xml). Nothing of one lane meets the other: the hosts have
-	 * their own network namespaces, nginx and JVMs, and a RabbitMQ virtual host and Redis database of their
-	 * own; the classes that stop or pause the machine's Redis or RabbitMQ run alone ({@code @Isolated}).
-	 */
-	public static final String LANE = "booted-hosts";
-
 	private static final Path HARNESS = Path.of("src/test/hosts/hosts.sh").toAbsolutePath();
 
 	private static final Path RUN_LOCK = Path.of("/run/lock/bluegreen-test-hosts.lock");
@@ -45,7 +37,7 @@ public final class BootedHosts implements AutoCloseable {
 
 	/**
 	 * A bound for hangs, not a timing: a deploy on a host builds its release's CDS archive (a training run)
-	 * and drains, while the other test lane keeps the machine's cores busy.
+	 * and drains, on a machine whose two cores also run the hosts' other JVMs.
 	 */
 	private static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(10);
 
