@@ -58,6 +58,9 @@ class PreviewIntegrationTests {
 			ScriptProcess.Result abort = harness.run("deploy.sh", "--abort");
 			assertThat(abort.exitCode()).as("%s", abort).isZero();
 			LoadGenerator.Result seen = load.stop();
+			assertThat(harness.liveColor()).isEqualTo(live);
+			assertThat(DeployHarness.isRunning(harness.pid(staged))).as("the aborted staged color stopped").isFalse();
+			assertThat(harness.lastHistory()).contains("\"outcome\":\"aborted\"");
 			assertThat(preview(previewPort).status()).as("the preview once the staged color is stopped").isEqualTo(502);
 
 			System.out.printf("preview (%s mode): staged %s answered on the preview port; public: %d requests, %d failed%n",

@@ -16,14 +16,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ReloadModeDeployIntegrationTests {
 
 	@Test
-	void fiveDeploysUnderLoadFailNoRequestOfNewConnectionClients() throws Exception {
+	void threeDeploysUnderLoadFailNoRequestOfNewConnectionClients() throws Exception {
 		try (DeployHarness harness = DeployHarness.start("reload")) {
 			DeploySeries series = new DeploySeries(harness);
 			series.firstDeploy();
 			LoadGenerator perRequest = new LoadGenerator("127.0.0.1", harness.publicPort(), 16, false, DeploySeries.pace());
 			LoadGenerator keepAlive = new LoadGenerator("127.0.0.1", harness.publicPort(), 16, true, DeploySeries.pace());
 
-			series.run(5);
+			series.run(3);
 
 			LoadGenerator.Result fresh = perRequest.stop();
 			LoadGenerator.Result reused = keepAlive.stop();

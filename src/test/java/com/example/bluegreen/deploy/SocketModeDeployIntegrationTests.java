@@ -10,13 +10,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SocketModeDeployIntegrationTests {
 
 	@Test
-	void fiveDeploysUnderLoadFailNoRequestAndLoseNoSessionOrOrder() throws Exception {
+	void threeDeploysUnderLoadFailNoRequestAndLoseNoSessionOrOrder() throws Exception {
 		try (DeployHarness harness = DeployHarness.start("socket")) {
 			DeploySeries series = new DeploySeries(harness);
 			series.firstDeploy();
 			LoadGenerator keepAlive = new LoadGenerator("127.0.0.1", harness.publicPort(), 32, true, DeploySeries.pace());
 
-			series.run(5);
+			series.run(3);
 
 			LoadGenerator.Result load = keepAlive.stop();
 			System.out.println(series.report("socket mode, 32 keep-alive clients", load));

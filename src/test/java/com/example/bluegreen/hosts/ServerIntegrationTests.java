@@ -118,7 +118,7 @@ class ServerIntegrationTests {
 		assertThat(version()).isEqualTo(TestJars.version(TestJars.current()));
 
 		LoadGenerator.Result load;
-		try (LoadGenerator generator = new LoadGenerator(this.host.address(), 80, 16, true, Duration.ofMillis(20))) {
+		try (LoadGenerator generator = new LoadGenerator(this.host.address(), 80, 16, true, Duration.ofMillis(50))) {
 			deploy("/var/tmp/app-v2.jar");
 			assertThat(version()).isEqualTo(TestJars.nextVersion());
 			deploy("/var/tmp/app-v1.jar");
@@ -321,7 +321,7 @@ class ServerIntegrationTests {
 		deploy(plain, true);
 
 		LoadGenerator.Result load;
-		try (LoadGenerator generator = new LoadGenerator(this.host.address(), 80, 16, true, Duration.ofMillis(20),
+		try (LoadGenerator generator = new LoadGenerator(this.host.address(), 80, 16, true, Duration.ofMillis(50),
 				LoadGenerator.Mix.PLAIN)) {
 			deploy(plain, true);
 			load = generator.stop();
