@@ -43,7 +43,7 @@ class PreviewIntegrationTests {
 			}
 			String live = harness.liveColor();
 			String staged = DeployHarness.other(live);
-			LoadGenerator load = new LoadGenerator("127.0.0.1", harness.publicPort(), 8, true, Duration.ofMillis(20));
+			LoadGenerator load = new LoadGenerator("127.0.0.1", harness.publicPort(), 8, true, Duration.ofMillis(50));
 
 			ScriptProcess.Result stage = harness.run("deploy.sh", "--stage", TestJars.next().toString());
 			assertThat(stage.exitCode()).as("%s", stage).isZero();

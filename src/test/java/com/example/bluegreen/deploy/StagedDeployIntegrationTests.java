@@ -43,7 +43,7 @@ class StagedDeployIntegrationTests {
 	void stagePromoteCommitUnderLoadFailsNothingAndTheStagedColorGetsNoTraffic() throws Exception {
 		String live = harness.liveColor();
 		String idle = DeployHarness.other(live);
-		LoadGenerator load = new LoadGenerator("127.0.0.1", harness.publicPort(), 16, true, Duration.ofMillis(20));
+		LoadGenerator load = new LoadGenerator("127.0.0.1", harness.publicPort(), 16, true, Duration.ofMillis(50));
 
 		ScriptProcess.Result staged = harness.run("deploy.sh", "--stage", TestJars.next().toString());
 		assertThat(staged.exitCode()).as("%s", staged).isZero();

@@ -11,6 +11,7 @@ import java.util.regex.Pattern;
 import com.example.bluegreen.support.Ansible;
 import com.example.bluegreen.support.BootedHosts;
 import com.example.bluegreen.support.BootedHosts.Host;
+import com.example.bluegreen.support.DeployHarness;
 import com.example.bluegreen.support.HttpConnection;
 import com.example.bluegreen.support.LoadGenerator;
 import com.example.bluegreen.support.ScriptProcess;
@@ -60,7 +61,7 @@ class FleetIntegrationTests {
 		this.lb = booted.get(3);
 		this.ansible = Ansible.forGroups(WORK, this.hosts, Map.of("app", this.apps, "lb", List.of(this.lb)),
 				// Staging starts a JVM on all three hosts at once on this machine's cores, under load.
-				Map.of("FAST_START", "false", "READY_TIMEOUT", "300"));
+				Map.of("FAST_START", "false", "READY_TIMEOUT", "300", "JAVA_OPTS", DeployHarness.TEST_JAVA_OPTS));
 		long started = System.nanoTime();
 		this.ansible.playbook("site.yml", Duration.ofMinutes(10));
 		System.out.printf("fleet: site.yml on 3 app hosts and a load balancer in %d ms%n",

@@ -25,6 +25,7 @@ import javax.tools.ToolProvider;
 import com.example.bluegreen.support.Ansible;
 import com.example.bluegreen.support.BootedHosts;
 import com.example.bluegreen.support.BootedHosts.Host;
+import com.example.bluegreen.support.DeployHarness;
 import com.example.bluegreen.support.LoadGenerator;
 import com.example.bluegreen.support.ScriptProcess;
 import com.example.bluegreen.support.TestJars;
@@ -53,6 +54,8 @@ class ServerIntegrationTests {
 
 	private static final String STATUS = "/opt/bluegreen/scripts/status.sh";
 
+	private static final Map<String, String> SETTINGS = Map.of("JAVA_OPTS", DeployHarness.TEST_JAVA_OPTS);
+
 	private static final Path WORK = Path.of("target/booted-hosts").toAbsolutePath();
 
 	private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -67,7 +70,8 @@ class ServerIntegrationTests {
 	void bootABareHost() throws IOException {
 		this.hosts = BootedHosts.open();
 		this.host = this.hosts.startAll("app1").get(0);
-		this.ansible = Ansible.forGroups(WORK, this.hosts, Map.of("app", List.of(this.host)), Map.of());
+		// The colors' JVM options of the local deploy tests: fast starts on this machine's two cores.
+		this.ansible = Ansible.forGroups(WORK, this.hosts, Map.of("app", List.of(this.host)), SETTINGS);
 		this.host.copy(TestJars.current(), "/var/tmp/app-v1.jar");
 		this.host.copy(TestJars.next(), "/var/tmp/app-v2.jar");
 	}
@@ -349,7 +353,7 @@ class ServerIntegrationTests {
 	@Order(10)
 	void inReloadModeTheDeployUserSwitchesRootsNginxOnlyThroughRootsHelper() {
 		Ansible reload = Ansible.forGroups(WORK.resolve("reload"), this.hosts, Map.of("app", List.of(this.host)),
-				Map.of("SWITCH_MODE", "reload"));
+				Map.of("SWITCH_MODE", "reload", "JAVA_OPTS", DeployHarness.TEST_JAVA_OPTS));
 		reload.playbook("site.yml", Duration.ofMinutes(5));
 		assertThat(this.host.sshAs("deploy", "sudo -n -l").stdout()).contains(
 				"/usr/local/sbin/bluegreen-nginx-switch blue", "/usr/local/sbin/bluegreen-nginx-switch green");

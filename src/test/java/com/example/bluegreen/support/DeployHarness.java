@@ -22,6 +22,9 @@ public final class DeployHarness implements AutoCloseable {
 
 	private static final Path SCRIPTS = Path.of("scripts").toAbsolutePath();
 
+	/** The tests start dozens of JVMs on two cores: C1 only and the serial GC start them fastest. */
+	public static final String TEST_JAVA_OPTS = "-Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
+
 	private final Path appHome;
 
 	private final Map<String, String> env = new HashMap<>();
@@ -34,8 +37,7 @@ public final class DeployHarness implements AutoCloseable {
 		this.env.put("GREEN_PORT", Integer.toString(FreePorts.next()));
 		this.env.put("SWITCH_MODE", mode);
 		this.env.put("JAVA_BIN", Path.of(System.getProperty("java.home"), "bin", "java").toString());
-		// The tests start dozens of JVMs on two cores: C1 only and the serial GC start them fastest.
-		this.env.put("JAVA_OPTS", "-Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC");
+		this.env.put("JAVA_OPTS", TEST_JAVA_OPTS);
 		this.env.put("WARMUP_REQUESTS", "2");
 		// Each harness is a fresh APP_HOME: a class data archive per release would cost a training run in
 		// every test class. The fast start has tests of its own.
