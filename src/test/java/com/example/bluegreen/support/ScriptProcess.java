@@ -86,11 +86,16 @@ public final class ScriptProcess {
 		}
 	}
 
-	/** Waits for the script to exit (killing it after the timeout) and returns what it did. */
+	/**
+	 * Waits for the script to exit and returns what it did. After the timeout it is killed with what it
+	 * started (a color, nginx, ssh), so that a hung run does not leave them to the next test.
+	 */
 	public Result waitFor(Duration timeout) {
 		try {
 			if (!this.process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+				List<ProcessHandle> started = this.process.descendants().toList();
 				this.process.destroyForcibly();
+				started.forEach(ProcessHandle::destroyForcibly);
 				throw new IllegalStateException(this.command + " did not finish within " + timeout + ":\n" + output());
 			}
 			for (Thread reader : this.readers) {
