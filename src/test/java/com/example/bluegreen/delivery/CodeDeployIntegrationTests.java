@@ -28,6 +28,7 @@ import java.util.zip.ZipFile;
 
 import com.example.bluegreen.delivery.LocalCodeDeployAgent.Deployment;
 import com.example.bluegreen.support.BackingServices;
+import com.example.bluegreen.support.DeployHarness;
 import com.example.bluegreen.support.FreePorts;
 import com.example.bluegreen.support.TestJars;
 import org.junit.jupiter.api.AfterAll;
@@ -104,7 +105,7 @@ class CodeDeployIntegrationTests {
 		Files.writeString(appHome.resolve("deploy.env"), settings(Map.of("PUBLIC_PORT", ports.get(0), "BLUE_PORT",
 				ports.get(1), "GREEN_PORT", ports.get(2), "READY_TIMEOUT", 180, "VERIFY_TIMEOUT", 20, "DRAIN_TIMEOUT",
 				20, "STOP_TIMEOUT", 45, "WARMUP_REQUESTS", 2, "JAVA_OPTS",
-				"\"-Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC\"", "APP_ARGS", "\"" + appArgs() + "\"")));
+				"\"" + DeployHarness.TEST_JAVA_OPTS + "\"", "APP_ARGS", "\"" + appArgs() + "\"")));
 		Map<String, String> environment = new LinkedHashMap<>();
 		environment.put("PATH", System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"));
 		environment.put("HOME", System.getProperty("user.home"));

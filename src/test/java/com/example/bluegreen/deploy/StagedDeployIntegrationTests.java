@@ -1,7 +1,5 @@
 package com.example.bluegreen.deploy;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -9,7 +7,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import com.example.bluegreen.support.DeployHarness;
-import com.example.bluegreen.support.HttpConnection;
 import com.example.bluegreen.support.LoadGenerator;
 import com.example.bluegreen.support.ScriptProcess;
 import com.example.bluegreen.support.TestJars;
@@ -45,32 +42,41 @@ class StagedDeployIntegrationTests {
 		String idle = DeployHarness.other(live);
 		LoadGenerator load = new LoadGenerator("127.0.0.1", harness.publicPort(), 16, true, Duration.ofMillis(50));
 
-		ScriptProcess.Result staged = harness.run("deploy.sh", "--stage", TestJars.next().toString());
-		assertThat(staged.exitCode()).as("%s", staged).isZero();
-		assertThat(staged.stdout()).contains("staged: " + idle);
-		assertThat(DeployHarness.isRunning(harness.pid(idle))).isTrue();
-		assertThat(harness.liveColor()).isEqualTo(live);
-		assertThat(status()).contains("\"state\":\"staged\"");
-		assertThat(harness.answeringColors(20)).as("public traffic while staged").containsOnly(live);
-		// While staged, every other command that would move a color is refused, naming the staged deploy.
-		for (List<String> command : List.of(List.of("deploy.sh", TestJars.current().toString()), List.of("switch.sh"),
-				List.of("rollback.sh"), List.of("stop.sh", idle), List.of("deploy.sh", "--commit"))) {
-			ScriptProcess.Result refused = harness.run(command.get(0), command.subList(1, command.size()).toArray(String[]::new));
-			assertThat(refused.exitCode()).as("%s", refused).isEqualTo(3);
-			assertThat(refused.errorLines()).singleElement().asString().contains("is staged");
+		LoadGenerator.Result seen;
+		try {
+			ScriptProcess.Result staged = harness.run("deploy.sh", "--stage", TestJars.next().toString());
+			assertThat(staged.exitCode()).as("%s", staged).isZero();
+			assertThat(staged.stdout()).contains("staged: " + idle);
+			assertThat(DeployHarness.isRunning(harness.pid(idle))).isTrue();
+			assertThat(harness.liveColor()).isEqualTo(live);
+			assertThat(status()).contains("\"state\":\"staged\"");
+			assertThat(harness.answeringColors(20)).as("public traffic while staged").containsOnly(live);
+			// While staged, every other command that would move a color is refused, naming the staged deploy.
+			for (List<String> command : List.of(List.of("deploy.sh", TestJars.current().toString()), List.of("switch.sh"),
+					List.of("rollback.sh"), List.of("stop.sh", idle), List.of("deploy.sh", "--commit"))) {
+				ScriptProcess.Result refused = harness.run(command.get(0), command.subList(1, command.size()).toArray(String[]::new));
+				assertThat(refused.exitCode()).as("%s", refused).isEqualTo(3);
+				assertThat(refused.errorLines()).singleElement().asString().contains("is staged");
+			}
+			assertThat(harness.liveColor()).isEqualTo(live);
+			assertThat(DeployHarness.isRunning(harness.pid(idle))).as("the staged color still runs").isTrue();
+
+			ScriptProcess.Result promoted = harness.run("deploy.sh", "--promote");
+			assertThat(promoted.exitCode()).as("%s", promoted).isZero();
+			assertThat(harness.liveColor()).isEqualTo(idle);
+			assertThat(DeployHarness.isRunning(harness.pid(live))).as("old color kept warm").isTrue();
+			assertThat(status()).contains("\"state\":\"promoted\"");
+
+			ScriptProcess.Result committed = harness.run("deploy.sh", "--commit");
+			assertThat(committed.exitCode()).as("%s", committed).isZero();
 		}
-		assertThat(harness.liveColor()).isEqualTo(live);
-		assertThat(DeployHarness.isRunning(harness.pid(idle))).as("the staged color still runs").isTrue();
-
-		ScriptProcess.Result promoted = harness.run("deploy.sh", "--promote");
-		assertThat(promoted.exitCode()).as("%s", promoted).isZero();
-		assertThat(harness.liveColor()).isEqualTo(idle);
-		assertThat(DeployHarness.isRunning(harness.pid(live))).as("old color kept warm").isTrue();
-		assertThat(status()).contains("\"state\":\"promoted\"");
-
-		ScriptProcess.Result committed = harness.run("deploy.sh", "--commit");
-		assertThat(committed.exitCode()).as("%s", committed).isZero();
-		LoadGenerator.Result seen = load.stop();
+		finally {
+			seen = load.stop();
+			// A failed step must not leave the shared harness staged or promoted for the next test.
+			if (!status().contains("\"deploy\":null")) {
+				harness.run("deploy.sh", "--abort");
+			}
+		}
 
 		assertThat(DeployHarness.isRunning(harness.pid(live))).as("old color stopped").isFalse();
 		assertThat(status()).contains("\"deploy\":null");

@@ -174,7 +174,7 @@ class ServerIntegrationTests {
 		deploy("KEEP_OLD=true " + DEPLOY + " /var/tmp/app-v2.jar", true);
 		String live = liveColor();
 		assertThat(this.host.run("systemctl is-active bluegreen@" + other(live))).isEqualTo("active");
-		System.out.printf("server: memory of the host with both colors running: %d MiB (PSS of its processes)%n",
+		System.out.printf("server: memory of the host with both colors running (the tests' JAVA_OPTS): %d MiB (PSS of its processes)%n",
 				this.host.memoryKib() / 1024);
 		LoadGenerator.Result load;
 		try (LoadGenerator generator = new LoadGenerator(this.host.address(), 80, 8, true, Duration.ofMillis(20),

@@ -87,8 +87,9 @@ public final class ScriptProcess {
 	}
 
 	/**
-	 * Waits for the script to exit and returns what it did. After the timeout it is killed with what it
-	 * started (a color, nginx, ssh), so that a hung run does not leave them to the next test.
+	 * Waits for the script to exit and returns what it did. After the timeout it is killed with the
+	 * processes it still parents (a color it is starting, an ssh client), so a hung run does not leave
+	 * them to the next test.
 	 */
 	public Result waitFor(Duration timeout) {
 		try {
