@@ -11,12 +11,13 @@ usage() {
 usage: deploy.sh JAR                 stage, promote and commit in one go
        deploy.sh --stage JAR         start JAR as the idle color, ready and warm; no traffic yet
        deploy.sh --promote           switch nginx to the staged color, verify, bake; the old color stays warm
+                                     (with ROLLOUT_STEPS: step by step; ROLLOUT_PAUSE=manual: one step each)
        deploy.sh --commit            drain and stop the old color: the deploy is done
-       deploy.sh --abort             from staged or promoted: traffic back on the old color, the new one stopped
+       deploy.sh --abort             from staged, paused or promoted: traffic back on the old color, the new one stopped
 
 Settings come from the environment or deploy.env (see README, "Configuration").
 Exit codes: 0 done · 1 failed, traffic still on the old color · 2 bad input, nothing changed ·
-3 another deploy is running, or a staged/promoted deploy waits for --promote, --commit or --abort.
+3 another deploy is running, or a staged/paused/promoted deploy waits for --promote, --commit or --abort.
 USAGE
 }
 

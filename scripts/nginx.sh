@@ -31,6 +31,7 @@ nginx_args() { echo "-p ${NGINX_DIR}/ -e ${NGINX_DIR}/logs/error.log -c ${NGINX_
 render_or_die() {
   local error
   error="$(render_nginx)" || die "${EXIT_USAGE}" "the rendered nginx config fails nginx -t, the previous one stays: ${error}"
+  link_missing_slots
 }
 
 start() {

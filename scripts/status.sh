@@ -33,7 +33,7 @@ deploy_in_progress() {
   journal_exists || return 0
   journal_load
   if is_held "${DEPLOY_STATE}"; then
-    echo "deploy ${DEPLOY_ID} is ${DEPLOY_STATE}: ${TO} runs ${TO_VERSION} beside ${FROM:-nothing}; next: deploy.sh --promote, --commit or --abort"
+    echo "deploy ${DEPLOY_ID} is ${DEPLOY_STATE}$(held_share): ${TO} runs ${TO_VERSION} beside ${FROM:-nothing}; next: deploy.sh --promote, --commit or --abort"
   elif ! lock_free; then
     echo "deploy ${DEPLOY_ID} is running: phase ${PHASE}"
   else
@@ -52,7 +52,7 @@ lock_free() {
 }
 
 print_text() {
-  local live="$1" color pid state ready version release down="" progress nginx last
+  local live="$1" color pid state ready version release down="" progress nginx last share
   if [[ -n "${live}" && -z "$(color_pid "${live}")" ]]; then
     down=" — NOT RUNNING: nginx falls back to $(other_color "${live}") if it runs; deploy.sh or switch.sh fixes this"
   fi
@@ -63,6 +63,8 @@ print_text() {
       "${ready}" "${pid}" "$(color_port "${color}")" "${version}" "${release}")"
     [[ "${SUPERVISOR}" != systemd ]] || info "      unit $(unit_name "${color}"): $(unit_summary "${color}")"
   done
+  share="$(rollout_share "${live}")"
+  [[ -z "${share}" ]] || info "rollout: ${share}% of clients on $(other_color "${live}") ($(slot_count "$(other_color "${live}")") of ${ROLLOUT_SLOTS} slots), the rest on ${live}"
   nginx="$(nginx_master_pid)"
   info "nginx ${nginx:+running, pid }${nginx:-not running}"
   [[ -z "${PREVIEW_PORT}" ]] || info "preview: $(preview_url) reaches $(preview_color | grep . || echo "no running color") (the color that is not live)"
@@ -70,6 +72,15 @@ print_text() {
   [[ -z "${progress}" ]] || info "${progress}"
   last="$(history_last)"
   [[ -z "${last}" ]] || info "last deploy: ${last}"
+}
+
+# rollout_share LIVE: the percentage of clients nginx sends to the color that is not LIVE (socket mode,
+# during a rollout); nothing when every client goes to LIVE.
+rollout_share() {
+  local share
+  [[ -n "$1" && "$(installed_mode)" == socket ]] || return 0
+  share="$(slot_share "$(other_color "$1")")"
+  ((share == 0)) || echo "${share}"
 }
 
 preview_url() { echo "http://${PREVIEW_ADDRESS}:${PREVIEW_PORT}/"; }
@@ -112,7 +123,9 @@ print_json() {
     --argjson port "${PUBLIC_PORT}" --argjson preview "${preview}" \
     --argjson colors "${colors}" --arg nginx "$(nginx_master_pid)" --argjson deploy "${journal}" \
     --arg progress "$(deploy_in_progress)" --argjson last "$(history_last | grep . || echo null)" \
+    --arg share "$(rollout_share "${live}")" \
     '{live: $live, mode: $mode, upstream: (if $upstream == "" then null else $upstream end),
+      rollout_share: (if $share == "" then 0 else ($share | tonumber) end),
       public_port: $port, preview: $preview, colors: $colors,
       nginx: {pid: (if $nginx == "" then null else ($nginx | tonumber) end)},
       deploy: (if $deploy == null then null else $deploy + {note: $progress} end),

@@ -50,3 +50,21 @@ count_responses() {
     }
     END { printf "%d %d %s\n", total, errors, cursor }'
 }
+
+# answer_stats COLOR [unnamed]: reads access log lines; prints "ANSWERS 5XX P99_MS" for COLOR's answers
+# (with "unnamed", lines that name no color count too: nginx's own 502 when no color answered).
+answer_stats() {
+  awk -v color="$1" -v unnamed="${2:-}" '
+    /^#cursor / { next }
+    match($0, /" [0-9][0-9][0-9] /) {
+      status = substr($0, RSTART + 2, 3)
+      seen = ""
+      if (match($0, / color=[a-z-]*/)) seen = substr($0, RSTART + 7, RLENGTH - 7)
+      if (seen == "" || seen == "-") { if (unnamed == "") next } else if (seen != color) next
+      ms = 0
+      if (match($0, / rt=[0-9.]+/)) ms = substr($0, RSTART + 4, RLENGTH - 4) * 1000
+      printf "%d %d\n", ms, (status ~ /^5/)
+    }' | sort -n | awk '
+    { ms[NR] = $1; errors += $2 }
+    END { p = int(NR * 0.99); if (p < NR * 0.99) p++; printf "%d %d %d\n", NR, errors, (NR ? ms[p] : 0) }'
+}

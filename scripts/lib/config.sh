@@ -108,6 +108,7 @@ validate_config() {
     [[ "${PREVIEW_ADDRESS}" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$|^\[[0-9A-Fa-f:]+\]$ ]] ||
       die "${EXIT_USAGE}" "PREVIEW_ADDRESS=${PREVIEW_ADDRESS}: use an IPv4 address or an IPv6 one in brackets ([::1])"
   fi
+  validate_rollout
   ((KEEP_RELEASES >= 1)) || die "${EXIT_USAGE}" "KEEP_RELEASES must be at least 1"
   ((VALIDATE_REQUESTS >= 1)) || die "${EXIT_USAGE}" "VALIDATE_REQUESTS must be at least 1"
   [[ "${VALIDATE_PATH}" == /* ]] || die "${EXIT_USAGE}" "VALIDATE_PATH=${VALIDATE_PATH} must start with /"
@@ -118,6 +119,24 @@ validate_config() {
   done
   [[ "${SUPERVISOR}" != systemd || -d /run/systemd/system ]] ||
     die "${EXIT_USAGE}" "SUPERVISOR=systemd, but systemd does not run this host"
+}
+
+# validate_rollout: ROLLOUT_STEPS rising percentages below 100, in socket mode; ROLLOUT_PAUSE seconds or
+# manual; ROLLOUT_COOKIE a cookie name nginx can read ($cookie_NAME).
+validate_rollout() {
+  local step last=0
+  [[ "${ROLLOUT_PAUSE}" == manual ]] || is_count "${ROLLOUT_PAUSE}" ||
+    die "${EXIT_USAGE}" "ROLLOUT_PAUSE=${ROLLOUT_PAUSE}: use a number of seconds or manual"
+  [[ "${ROLLOUT_COOKIE}" =~ ^[A-Za-z0-9_]+$ ]] ||
+    die "${EXIT_USAGE}" "ROLLOUT_COOKIE=${ROLLOUT_COOKIE}: use letters, digits and _ only (nginx reads it as \$cookie_NAME)"
+  [[ -n "${ROLLOUT_STEPS}" ]] || return 0
+  [[ "${SWITCH_MODE}" == socket ]] ||
+    die "${EXIT_USAGE}" "ROLLOUT_STEPS needs SWITCH_MODE=socket (reload mode has no slots; each reload would close busy client connections)"
+  for step in ${ROLLOUT_STEPS}; do
+    { is_count "${step}" && ((step > last && step <= 100)); } ||
+      die "${EXIT_USAGE}" "ROLLOUT_STEPS=\"${ROLLOUT_STEPS}\": use rising percentages from 1 to 100, e.g. \"5 25 50\""
+    last="${step}"
+  done
 }
 
 # tools_for NEEDED_BY: "COMMAND PACKAGE" of the tools that NEEDED_BY needs.

@@ -4,9 +4,22 @@
 # reload mode. Nothing else decides which color is live.
 
 readonly NGINX_TEMPLATES="${REPO_DIR}/nginx"
+# The slot sockets of socket mode (app.conf's hash upstream): a rollout step moves a share of clients in
+# steps of 100/ROLLOUT_SLOTS percent.
+readonly ROLLOUT_SLOTS=20
 
 active_conf() { echo "${NGINX_DIR}/active.conf"; }
 live_link() { echo "${RUN_DIR}/live.sock"; }
+slot_link() { printf '%s/slot-%02d.sock' "${RUN_DIR}" "$1"; }
+
+# slot_servers: app.conf's server lines for the slots, one per line (sed's \n), indented as the template.
+slot_servers() {
+  local i line=""
+  for ((i = 0; i < ROLLOUT_SLOTS; i++)); do
+    line+="    server unix:$(slot_link "${i}") max_fails=0;\\n"
+  done
+  printf '%s' "${line%\\n}"
+}
 
 # The rendered config: NGINX_DIR/config/<stamp>/ holds one complete rendering (nginx.conf, conf.d/,
 # snippets/), NGINX_DIR/current names the one in use, and nginx.conf, conf.d and snippets in NGINX_DIR
@@ -111,6 +124,8 @@ render_template() {
     -e "s|@TLS_CERT@|${TLS_CERT}|g" \
     -e "s|@TLS_KEY@|${TLS_KEY}|g" \
     -e "s|@USER_DIRECTIVE@|${user_directive}|g" \
+    -e "s|@ROLLOUT_COOKIE@|${ROLLOUT_COOKIE}|g" \
+    -e "s|@SLOT_SERVERS@|$(slot_servers)|g" \
     -e "s|@SET_REAL_IP_FROM@|$(trusted_proxies_as "set_real_ip_from %s;")|g" \
     -e "s|@TRUSTED_PROXIES_GEO@|$(trusted_proxies_as "%s 1;")|g" \
     "$1"
@@ -261,18 +276,69 @@ write_active_conf() {
   mv -f "${tmp}" "$(active_conf)"
 }
 
-# point_live_link COLOR: the atomic switch of socket mode: a new symlink under a temp name, renamed over
-# live.sock (rename(2) replaces it in one step; nginx connects to one color or the other, never neither).
-# standby.sock names the other color the same way: nginx's backup server when the live one refuses
-# connections (through a relay, the relay itself falls back to the other color's port).
+# point_live_link COLOR: the switch of socket mode: every slot, then live.sock (the record of the live
+# color: start-live.sh, status), each by a new symlink under a temp name renamed over the old one
+# (rename(2) replaces it in one step; nginx connects to one color or the other, never neither).
+# standby.sock names the other color the same way: with live.sock, nginx's fallback when a slot's color
+# refuses a request (through a relay, the relay itself falls back to the other color's port).
 point_live_link() {
-  local target path
+  local target other
   target="$(socket_upstream "$1")"
-  path="${target}"
-  [[ "${path}" == /* ]] || path="${RUN_DIR}/${target}"
-  [[ -S "${path}" ]] || { echo "no socket at ${path} for $1 (nginx's relay needs its config rendered again): nothing changed"; return 1; }
+  other="$(socket_upstream "$(other_color "$1")")"
+  link_slots "$1" "${target}" "${other}" "${ROLLOUT_SLOTS}" || return 1
   replace_link "${target}" "$(live_link)"
-  replace_link "$(socket_upstream "$(other_color "$1")")" "${RUN_DIR}/standby.sock"
+  replace_link "${other}" "${RUN_DIR}/standby.sock"
+}
+
+# point_slots COLOR N: the first N slots name COLOR, the others the other color (a rollout step; with
+# hash ... consistent, the clients of slots 0..N-1 keep COLOR as N grows). live.sock is left as it is:
+# it names the live color until the rollout's last step.
+point_slots() {
+  link_slots "$1" "$(socket_upstream "$1")" "$(socket_upstream "$(other_color "$1")")" "$2"
+}
+
+# link_slots COLOR TARGET OTHER N: slots 0..N-1 link to TARGET (COLOR's socket_upstream), the others to
+# OTHER; only the slots that change are renamed. Nothing changes when TARGET is no socket.
+link_slots() {
+  local path="$2" i want
+  [[ "${path}" == /* ]] || path="${RUN_DIR}/${path}"
+  [[ -S "${path}" ]] || { echo "no socket at ${path} for $1 (nginx's relay needs its config rendered again): nothing changed"; return 1; }
+  for ((i = 0; i < ROLLOUT_SLOTS; i++)); do
+    want="$3"
+    ((i < $4)) && want="$2"
+    [[ "$(readlink "$(slot_link "${i}")" 2>/dev/null)" == "${want}" ]] || replace_link "${want}" "$(slot_link "${i}")"
+  done
+}
+
+# slot_count COLOR: how many slots name COLOR (by its socket or nginx's relay for it).
+slot_count() {
+  local i count=0 target
+  for ((i = 0; i < ROLLOUT_SLOTS; i++)); do
+    target="$(readlink "$(slot_link "${i}")" 2>/dev/null)" || continue
+    target="${target##*/}"
+    target="${target#relay-}"
+    [[ "${target%.sock}" != "$1" ]] || count=$((count + 1))
+  done
+  echo "${count}"
+}
+
+# slot_share COLOR: the percentage of clients nginx sends to COLOR (its share of the slots).
+slot_share() { echo $(($(slot_count "$1") * 100 / ROLLOUT_SLOTS)); }
+
+# all_traffic_on COLOR: live.sock and every slot name COLOR (socket mode), or active.conf does (reload).
+all_traffic_on() {
+  [[ "$(live_color)" == "$1" ]] || return 1
+  [[ "$(installed_mode)" != socket ]] || (($(slot_count "$1") == ROLLOUT_SLOTS))
+}
+
+# link_missing_slots: slots that do not exist yet name the live color (a config from before the slots:
+# until they exist, every request takes app-fallback's extra hop).
+link_missing_slots() {
+  local target i
+  target="$(readlink "$(live_link)" 2>/dev/null)" || return 0
+  for ((i = 0; i < ROLLOUT_SLOTS; i++)); do
+    [[ -L "$(slot_link "${i}")" ]] || replace_link "${target}" "$(slot_link "${i}")"
+  done
 }
 
 # point_preview COLOR: preview.sock, the upstream of the preview port (conf.d/preview.conf), names COLOR
@@ -283,8 +349,7 @@ point_preview() {
 }
 
 replace_link() {
-  local tmp
-  tmp="$(dirname "$2")/.$(basename "$2").$$"
+  local tmp="${2%/*}/.${2##*/}.$$"
   ln -sfn "$1" "${tmp}"
   mv -Tf "${tmp}" "$2"
 }
@@ -292,7 +357,7 @@ replace_link() {
 # point_nowhere: nginx serves no color (a first deploy undone): no live.sock in socket mode, the socket
 # upstream (with no live.sock) in reload mode.
 point_nowhere() {
-  rm -f "$(live_link)" "${RUN_DIR}/standby.sock" "${RUN_DIR}/preview.sock"
+  rm -f "$(live_link)" "${RUN_DIR}/standby.sock" "${RUN_DIR}/preview.sock" "${RUN_DIR}"/slot-[0-9][0-9].sock
   [[ "$(installed_mode)" == reload ]] || return 0
   # Root's helper points only at a color: nginx keeps naming the stopped one, which answers 502 as well.
   [[ -z "${NGINX_SWITCH_CMD:-}" ]] || return 0

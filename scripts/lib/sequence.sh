@@ -23,7 +23,7 @@ source "${SCRIPTS_DIR}/lib/state.sh"
 # shellcheck source=scripts/lib/launch.sh
 source "${SCRIPTS_DIR}/lib/launch.sh"
 
-readonly PHASE_ORDER=(validate prepare start ready switch verify bake drain stop)
+readonly PHASE_ORDER=(validate prepare start ready rollout switch verify bake drain stop)
 readonly HELD_STATES=" staged promoted paused "
 
 is_held() { [[ "${HELD_STATES}" == *" $1 "* ]]; }
@@ -99,6 +99,11 @@ fail_after_switch() {
   exit "${EXIT_FAILED}"
 }
 
+# back_on_from: all traffic goes where it went before the deploy (FROM, or nowhere on a first deploy).
+back_on_from() {
+  if [[ -n "${FROM}" ]]; then all_traffic_on "${FROM}"; else [[ -z "$(live_color)" ]]; fi
+}
+
 # switch_back: traffic to FROM again (to nothing on a first deploy), and TO drained of it.
 switch_back() {
   local error
@@ -128,7 +133,7 @@ on_signal() {
   [[ -n "${PHASE}" ]] || exit "${EXIT_FAILED}"
   case "${PHASE}" in
     validate | prepare | start | ready) fail_before_switch "interrupted by ${cause} in phase ${PHASE}" ;;
-    switch | verify | bake | abort) fail_after_switch "interrupted by ${cause} in phase ${PHASE}, before its checks passed" ;;
+    rollout | switch | verify | bake | abort) fail_after_switch "interrupted by ${cause} in phase ${PHASE}, before its checks passed" ;;
     *)
       message="interrupted by ${cause} in phase ${PHASE}: the checks had passed; the next deploy.sh, switch.sh, rollback.sh, stop.sh or status.sh --repair finishes it"
       PHASE=""
@@ -332,9 +337,11 @@ stage() {
   warm_up_color "${TO}"
 }
 
-# promote: traffic to the staged color, verified through nginx and baked; the old color stays warm.
+# promote: traffic to the staged color (step by step with ROLLOUT_STEPS), verified through nginx and
+# baked; the old color stays warm.
 promote() {
   local cursor reason
+  if rollout_applies; then rollout; fi
   phase switch "switching nginx to ${TO} (${SWITCH_MODE} mode)"
   cursor="$(access_log_cursor)"
   SWITCH_WORKERS="$(workers_a_switch_replaces)"
@@ -349,6 +356,120 @@ promote() {
     bake "${TO}" "${cursor}" || fail_after_switch "${FAILURE}"
   fi
   CHECKS=passed
+  journal_save
+}
+
+# rollout_applies: ROLLOUT_STEPS is set and there is an old color to move clients from, in socket mode.
+rollout_applies() {
+  [[ -n "${ROLLOUT_STEPS}" && -n "${FROM}" && "$(installed_mode)" == socket ]]
+}
+
+# rollout: the share of clients on TO raised step by step (ROLLOUT_STEPS below 100; 100 is the switch
+# that follows), each step judged by the gate after ROLLOUT_PAUSE seconds; a step that fails it puts
+# every client back on FROM (exit 1). ROLLOUT_PAUSE=manual holds the deploy paused after each step
+# (exit 0); the next deploy.sh --promote judges the step's window, then goes on.
+rollout() {
+  local share reason
+  if ((ROLLOUT_SHARE > 0)); then
+    phase rollout "judging the ${ROLLOUT_SHARE}% step, paused since the step began"
+    judge_step || fail_after_switch "${FAILURE}"
+  fi
+  for share in ${ROLLOUT_STEPS}; do
+    ((share > ROLLOUT_SHARE && share < 100)) || continue
+    phase rollout "moving ${share}% of clients to ${TO} ($(slots_for "${share}") of ${ROLLOUT_SLOTS} slots)"
+    reason="$(point_slots "${TO}" "$(slots_for "${share}")")" || fail_after_switch "${reason}"
+    ROLLOUT_SHARE="${share}"
+    STEP_CURSOR="$(access_log_cursor)"
+    journal_save
+    if [[ "${ROLLOUT_PAUSE}" == manual ]]; then
+      hold paused
+      log "paused at ${share}%: ${TO} (${TO_VERSION}) serves that share of clients, ${FROM} the rest. Next: deploy.sh --promote (or --abort)"
+      exit 0
+    fi
+    watch_step || fail_after_switch "${FAILURE}"
+  done
+}
+
+# slots_for PERCENT: the slots that carry PERCENT of clients (at least one).
+slots_for() {
+  local slots=$((($1 * ROLLOUT_SLOTS + 50) / 100))
+  echo $((slots > 0 ? slots : 1))
+}
+
+# watch_step: ROLLOUT_PAUSE seconds of the step, TO ready throughout; 5xx are checked every second (a
+# bad version is stopped at once), then the whole window by judge_step. On failure sets FAILURE.
+watch_step() {
+  local deadline=$((SECONDS + ROLLOUT_PAUSE)) from to
+  while ((SECONDS < deadline)); do
+    sleep 1
+    is_ready "${TO}" || { FAILURE="${TO} turned unready at the ${ROLLOUT_SHARE}% step"; record_step failed "" ""; return 1; }
+    read -r from to < <(step_stats)
+    if errors_over_gate "${from}" "${to}" 20; then
+      FAILURE="the gate stopped the ${ROLLOUT_SHARE}% step: $(step_figures "${from}" "${to}")"
+      record_step failed "${from}" "${to}"
+      return 1
+    fi
+  done
+  judge_step
+}
+
+# step_stats: "FROM TO" figures of the step so far, each ANSWERS,5XX,P99_MS (an answer that names no
+# color counts against TO).
+step_stats() {
+  local lines from to
+  lines="$(access_log_since "${STEP_CURSOR}")"
+  from="$(answer_stats "${FROM}" <<<"${lines}")"
+  to="$(answer_stats "${TO}" unnamed <<<"${lines}")"
+  echo "${from// /,} ${to// /,}"
+}
+
+# errors_over_gate FROM TO MIN: TO's 5xx share exceeds FROM's by more than ROLLOUT_MAX_ERROR_PERCENT
+# points, once TO gave at least MIN answers.
+errors_over_gate() {
+  local from_n from_e to_n to_e
+  IFS=, read -r from_n from_e _ <<<"$1"
+  IFS=, read -r to_n to_e _ <<<"$2"
+  ((to_n > 0 && to_n >= $3)) || return 1
+  # to_e / to_n > from_e / from_n + MAX / 100, in whole numbers.
+  ((to_e * 100 * (from_n > 0 ? from_n : 1) > (from_e * 100 + ROLLOUT_MAX_ERROR_PERCENT * (from_n > 0 ? from_n : 1)) * to_n))
+}
+
+# p99_over_gate FROM TO: TO's p99 is over ROLLOUT_MAX_P99_PERCENT of FROM's and over ROLLOUT_P99_FLOOR_MS.
+p99_over_gate() {
+  local from_p to_p
+  IFS=, read -r _ _ from_p <<<"$1"
+  IFS=, read -r _ _ to_p <<<"$2"
+  ((to_p > ROLLOUT_P99_FLOOR_MS && to_p * 100 > from_p * ROLLOUT_MAX_P99_PERCENT))
+}
+
+step_figures() {
+  local from_n from_e from_p to_n to_e to_p
+  IFS=, read -r from_n from_e from_p <<<"$1"
+  IFS=, read -r to_n to_e to_p <<<"$2"
+  printf '%s %s of %s answers 5xx, p99 %s ms; %s %s of %s, p99 %s ms' "${TO}" "${to_e}" "${to_n}" "${to_p}" \
+    "${FROM}" "${from_e}" "${from_n}" "${from_p}"
+}
+
+# judge_step: the gate over the step's whole window: TO's 5xx share and p99 against FROM's. The step's
+# figures and the decision go to the journal (and the history). On failure sets FAILURE.
+judge_step() {
+  local from to
+  read -r from to < <(step_stats)
+  if errors_over_gate "${from}" "${to}" 1 || p99_over_gate "${from}" "${to}"; then
+    FAILURE="the gate stopped the ${ROLLOUT_SHARE}% step: $(step_figures "${from}" "${to}") (limits: +${ROLLOUT_MAX_ERROR_PERCENT} points of 5xx; p99 ${ROLLOUT_MAX_P99_PERCENT}% of ${FROM}'s or ${ROLLOUT_P99_FLOOR_MS} ms)"
+    record_step failed "${from}" "${to}"
+    return 1
+  fi
+  record_step passed "${from}" "${to}"
+  info "gate: ${ROLLOUT_SHARE}% step passed: $(step_figures "${from}" "${to}")"
+}
+
+# record_step DECISION FROM TO: the step in STEPS (the journal's and the history's rollout record).
+record_step() {
+  STEPS="$(jq -c --argjson share "${ROLLOUT_SHARE}" --arg decision "$1" --arg from "$2" --arg to "$3" \
+    --argjson slots "$(slot_count "${TO}")" '
+    def figures: split(",") | if length == 3 then map(tonumber) | {answers: .[0], errors: .[1], p99_ms: .[2]} else null end;
+    . + [{share: $share, slots: $slots, decision: $decision, from: ($from | figures), to: ($to | figures)}]' <<<"${STEPS}")"
   journal_save
 }
 
@@ -374,7 +495,7 @@ abort() {
   DEPLOY_STATE=running
   CHECKS=""
   phase abort "aborting deploy ${DEPLOY_ID} (${was}): back to ${FROM:-nothing}"
-  if [[ "${was}" != staged && "$(live_color)" != "${FROM}" ]]; then switch_back; fi
+  [[ "${was}" == staged ]] || back_on_from || switch_back
   [[ "${STARTED_TO}" != true ]] || stop_color "${TO}"
   finish aborted "deploy.sh --abort while ${was}"
   log "aborted: ${FROM:-nothing} is live${FROM:+ (${FROM_VERSION})}, ${TO} stopped"
@@ -445,7 +566,7 @@ reconcile() {
   journal_load
   if is_held "${DEPLOY_STATE}" && [[ -n "$(color_pid "${TO}")" ]]; then
     [[ " ${allowed} " == *" ${DEPLOY_STATE} "* ]] && return 0
-    die "${EXIT_LOCKED}" "deploy ${DEPLOY_ID} (${TO_VERSION} on ${TO}) is ${DEPLOY_STATE}: continue it with deploy.sh --promote or --commit, or undo it with deploy.sh --abort"
+    die "${EXIT_LOCKED}" "deploy ${DEPLOY_ID} (${TO_VERSION} on ${TO}) is ${DEPLOY_STATE}$(held_share): continue it with deploy.sh --promote or --commit, or undo it with deploy.sh --abort"
   fi
   warn "deploy ${DEPLOY_ID} was interrupted (${DEPLOY_STATE}, phase ${PHASE:-none}): reconciling"
   if [[ "${CHECKS}" == passed && -n "$(color_pid "${TO}")" ]]; then
@@ -455,6 +576,9 @@ reconcile() {
   fi
   forget_dead_pids
 }
+
+# held_share: " at N%" for a paused rollout.
+held_share() { [[ "${DEPLOY_STATE}" != paused ]] || printf ' at %s%%' "${ROLLOUT_SHARE}"; }
 
 # finish_interrupted: the new color passed its checks: the old one is drained and stopped.
 finish_interrupted() {
@@ -474,10 +598,10 @@ undo_interrupted() {
   local live note
   live="$(live_color)"
   if [[ -n "${FROM}" && -z "$(color_pid "${FROM}")" && -n "$(color_pid "${TO}")" ]] && is_ready "${TO}"; then
-    [[ "${live}" == "${TO}" ]] || switch_nginx "${TO}" "$(installed_mode)" >/dev/null || true
+    all_traffic_on "${TO}" || switch_nginx "${TO}" "$(installed_mode)" >/dev/null || true
     note="${FROM} was gone: ${TO} kept live"
   else
-    if [[ "${live}" != "${FROM}" ]]; then switch_back; fi
+    back_on_from || switch_back
     [[ "${STARTED_TO}" != true ]] || stop_color "${TO}"
     note="back on ${FROM:-nothing}"
   fi

@@ -59,6 +59,9 @@ TO="" TO_VERSION="" RELEASE=""
 # shellcheck disable=SC2034 # set by the waits (health.sh, sequence.sh), read by the deploy sequence
 FAILURE=""        # why the last wait (readiness, bake) failed
 SWITCH_WORKERS=""  # nginx workers a reload-mode switch replaced: the drain waits for them
+ROLLOUT_SHARE=0    # a progressive rollout: the percentage of clients its last step moved to TO
+STEP_CURSOR=""     # where the access log ended when that step began (the gate reads from there)
+STEPS="[]"         # the rollout's judged steps, as JSON: [{share, decision, from, to, ...}]
 declare -A PHASE_MS=()
 PHASE=""
 
@@ -75,9 +78,11 @@ deploy_json() {
     --arg mode "${SWITCH_MODE}" --argjson started "${DEPLOY_STARTED}" --arg started_to "${STARTED_TO}" \
     --arg from "${FROM}" --arg from_version "${FROM_VERSION}" --arg from_release "${FROM_RELEASE}" \
     --arg to "${TO}" --arg to_version "${TO_VERSION}" --arg release "${RELEASE}" \
-    --arg workers "${SWITCH_WORKERS}" --argjson phases "$(phases_json)" '{
+    --arg workers "${SWITCH_WORKERS}" --argjson phases "$(phases_json)" \
+    --argjson share "${ROLLOUT_SHARE}" --arg cursor "${STEP_CURSOR}" --argjson steps "${STEPS}" '{
       id: $id, state: $state, phase: $phase, checks: $checks, mode: $mode, started: $started,
       started_to: ($started_to == "true"), workers: $workers,
+      rollout: {share: $share, cursor: $cursor, steps: $steps},
       from: {color: $from, version: $from_version, release: $from_release},
       to: {color: $to, version: $to_version, release: $release}, phases_ms: $phases}'
 }
@@ -96,8 +101,9 @@ journal_load() {
   local name ms
   # \x1f, not a tab: IFS white space would merge empty fields.
   IFS=$'\x1f' read -r DEPLOY_ID DEPLOY_STATE PHASE CHECKS DEPLOY_STARTED STARTED_TO FROM FROM_VERSION FROM_RELEASE \
-    TO TO_VERSION RELEASE SWITCH_WORKERS < <(jq -r '[.id, .state, .phase, .checks, .started, .started_to,
-      .from.color, .from.version, .from.release, .to.color, .to.version, .to.release, .workers]
+    TO TO_VERSION RELEASE SWITCH_WORKERS ROLLOUT_SHARE STEP_CURSOR STEPS < <(jq -r '[.id, .state, .phase, .checks,
+      .started, .started_to, .from.color, .from.version, .from.release, .to.color, .to.version, .to.release,
+      .workers, (.rollout.share // 0), (.rollout.cursor // ""), (.rollout.steps // [] | tojson)]
       | map(tostring) | join("\u001f")' "$(journal_file)")
   PHASE_MS=()
   while IFS=$'\t' read -r name ms; do
@@ -114,7 +120,8 @@ journal_clear() { rm -f "$(journal_file)"; }
 # history_append OUTCOME REASON TOTAL_MS: one line per deploy in deploys.jsonl.
 history_append() {
   deploy_json | jq -c --arg outcome "$1" --arg reason "$2" --argjson total "$3" --arg time "$(date -Is)" '{
-    id, time: $time, mode, from, to, outcome: $outcome, reason: $reason, phases_ms, total_ms: $total}' \
+    id, time: $time, mode, from, to, outcome: $outcome, reason: $reason, phases_ms, total_ms: $total}
+    + (if .rollout.steps == [] then {} else {rollout: .rollout.steps} end)' \
     >>"$(history_file)"
 }
 

@@ -18,10 +18,20 @@ prepare_worst_case() {
   if [[ "${FAST_START}" == true ]]; then echo $((2 * JAVA_PROBE_TIMEOUT + FAST_START_TIMEOUT)); else echo 0; fi
 }
 
+# rollout_worst_case: ROLLOUT_PAUSE for each step below 100 (a manual pause ends the command instead).
+rollout_worst_case() {
+  local step total=0
+  [[ "${ROLLOUT_PAUSE}" != manual ]] || { echo 0; return; }
+  for step in ${ROLLOUT_STEPS}; do
+    ((step >= 100)) || total=$((total + ROLLOUT_PAUSE))
+  done
+  echo "${total}"
+}
+
 # worst_case STEP: the longest the step may take with the current settings, in seconds. Every step may
 # first end an interrupted deploy (a drain and a stop).
 #   stage     + a warm idle color drained and stopped, prepare, readiness, warm-up
-#   promote   + verify, bake, and on failure the new color drained and stopped
+#   promote   + the rollout's steps, verify, bake, and on failure the new color drained and stopped
 #   commit    + the old color drained and stopped
 #   deploy    stage + promote + commit (a failed promote stops the new color instead of the old one)
 #   validate  CodeDeploy's ValidateService: its check, then a rollback (a deploy) when it fails
@@ -31,10 +41,10 @@ worst_case() {
   reconcile="${stop}"
   case "$1" in
     stage) echo $((reconcile + stop + $(prepare_worst_case) + READY_TIMEOUT + WARMUP_TIME_LIMIT + WORST_CASE_MARGIN)) ;;
-    promote) echo $((reconcile + VERIFY_TIMEOUT + BAKE_TIME + stop + WORST_CASE_MARGIN)) ;;
+    promote) echo $((reconcile + $(rollout_worst_case) + VERIFY_TIMEOUT + BAKE_TIME + stop + WORST_CASE_MARGIN)) ;;
     commit | abort) echo $((reconcile + stop + WORST_CASE_MARGIN)) ;;
     deploy)
-      echo $((reconcile + stop + $(prepare_worst_case) + READY_TIMEOUT + WARMUP_TIME_LIMIT + VERIFY_TIMEOUT + BAKE_TIME + stop + WORST_CASE_MARGIN))
+      echo $((reconcile + stop + $(prepare_worst_case) + READY_TIMEOUT + WARMUP_TIME_LIMIT + $(rollout_worst_case) + VERIFY_TIMEOUT + BAKE_TIME + stop + WORST_CASE_MARGIN))
       ;;
     validate)
       if [[ "${ROLLBACK_ON_FAILURE}" == true ]]; then

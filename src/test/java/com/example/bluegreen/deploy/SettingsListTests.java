@@ -24,7 +24,7 @@ class SettingsListTests {
 
 	private static final Path REPOSITORY = Path.of("").toAbsolutePath();
 
-	private static final Pattern README_ROW = Pattern.compile("^\\| `([A-Z_]+)` \\| (?:`(.*)`|\\(empty\\)) \\|", Pattern.MULTILINE);
+	private static final Pattern README_ROW = Pattern.compile("^\\| `([A-Z0-9_]+)` \\| (?:`(.*)`|\\(empty\\)) \\|", Pattern.MULTILINE);
 
 	@Test
 	void theReadmeConfigurationTableIsTheSettingsList() throws IOException {

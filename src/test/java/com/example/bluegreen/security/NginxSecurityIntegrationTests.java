@@ -232,7 +232,11 @@ class NginxSecurityIntegrationTests {
 					"X-Forwarded-Port", "443", "X-Forwarded-For", "203.0.113.7", "X-Forwarded-Host", "example.org"));
 
 			assertThat(response.status()).isEqualTo(200);
-			assertThat(cookieAttributes(response.header("Set-Cookie"))).contains("HttpOnly", "SameSite=Lax")
+			// The app's session cookie first, then nginx's bgid (the rollout's client key): neither Secure.
+			List<String> cookies = response.header("Set-Cookie").lines().toList();
+			assertThat(cookies).hasSize(2);
+			assertThat(cookies.get(1)).startsWith("bgid=").containsIgnoringCase("httponly").doesNotContainIgnoringCase("secure");
+			assertThat(cookieAttributes(cookies.get(0))).contains("HttpOnly", "SameSite=Lax")
 				.doesNotContain("Secure");
 			assertThat(response.header("Strict-Transport-Security")).as("HSTS only over TLS").isNull();
 		}

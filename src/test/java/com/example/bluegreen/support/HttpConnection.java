@@ -16,6 +16,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -178,7 +179,15 @@ public final class HttpConnection implements Closeable {
 		for (String line = readLine(); !line.isEmpty(); line = readLine()) {
 			int colon = line.indexOf(':');
 			if (colon > 0) {
-				headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+				String name = line.substring(0, colon).trim().toLowerCase(Locale.ROOT);
+				String value = line.substring(colon + 1).trim();
+				if (name.equals("set-cookie")) {
+					// Every cookie (the app's session, nginx's bgid), one per line, in the order sent.
+					headers.merge(name, value, (first, next) -> first + "\n" + next);
+				}
+				else {
+					headers.put(name, value);
+				}
 			}
 		}
 		byte[] body;
@@ -240,11 +249,20 @@ public final class HttpConnection implements Closeable {
 		}
 	}
 
-	/** Status, headers (the last of each name, looked up in any case) and the body (de-chunked). */
+	/**
+	 * Status, headers (the last of each name, looked up in any case; Set-Cookie: all of them, one per line)
+	 * and the body (de-chunked).
+	 */
 	public record Response(int status, Map<String, String> headers, String body) {
 
 		public String header(String name) {
 			return this.headers.get(name.toLowerCase(Locale.ROOT));
+		}
+
+		/** The cookies set, as NAME=VALUE in the order sent: what a browser sends back in Cookie. */
+		public List<String> cookies() {
+			String all = header("Set-Cookie");
+			return (all != null) ? all.lines().map((cookie) -> cookie.split(";", 2)[0]).toList() : List.of();
 		}
 
 	}
