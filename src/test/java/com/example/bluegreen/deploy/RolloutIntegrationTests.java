@@ -5,14 +5,15 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 import com.example.bluegreen.support.DeployHarness;
 import com.example.bluegreen.support.HttpConnection;
@@ -254,9 +255,11 @@ class RolloutIntegrationTests {
 
 		private final List<String> cookies = new ArrayList<>();
 
-		private final Map<String, Integer> visits = new HashMap<>();
+		private static final int CONNECTIONS = 4;
 
-		private boolean visitsKept = true;
+		private final Map<String, Integer> visits = new ConcurrentHashMap<>();
+
+		private volatile boolean visitsKept = true;
 
 		private Clients(int port) {
 			this.port = port;
@@ -283,22 +286,28 @@ class RolloutIntegrationTests {
 			return this.cookies.size();
 		}
 
-		/** Each client's color now (one request each); a visit count that skipped or restarted is noted. */
+		/**
+		 * Each client's color now (one request each, on four connections at once); a visit count that skipped
+		 * or restarted is noted.
+		 */
 		Map<String, String> colors() {
-			Map<String, String> colors = new HashMap<>();
-			try (HttpConnection connection = new HttpConnection("127.0.0.1", this.port)) {
-				for (String cookie : this.cookies) {
-					HttpConnection.Response response = connection.get("/api/visits", Map.of("Cookie", cookie));
-					int expected = this.visits.merge(cookie, 1, Integer::sum);
-					if (!response.body().contains("\"visits\":" + expected + ",")) {
-						this.visitsKept = false;
+			Map<String, String> colors = new ConcurrentHashMap<>();
+			IntStream.range(0, CONNECTIONS).parallel().forEach((part) -> {
+				try (HttpConnection connection = new HttpConnection("127.0.0.1", this.port)) {
+					for (int i = part; i < this.cookies.size(); i += CONNECTIONS) {
+						String cookie = this.cookies.get(i);
+						HttpConnection.Response response = connection.get("/api/visits", Map.of("Cookie", cookie));
+						int expected = this.visits.merge(cookie, 1, Integer::sum);
+						if (!response.body().contains("\"visits\":" + expected + ",")) {
+							this.visitsKept = false;
+						}
+						colors.put(cookie, response.header("X-App-Color"));
 					}
-					colors.put(cookie, response.header("X-App-Color"));
 				}
-			}
-			catch (IOException ex) {
-				throw new UncheckedIOException(ex);
-			}
+				catch (IOException ex) {
+					throw new UncheckedIOException(ex);
+				}
+			});
 			return colors;
 		}
 
