@@ -24,6 +24,8 @@ previous_release() {
 
 main() {
   [[ $# -eq 0 ]] || { usage; exit "${EXIT_USAGE}"; }
+  # Back at once: a rollback is no progressive rollout.
+  ROLLING_BACK=true
   check_tools
   load_config
   ensure_dirs

@@ -29,6 +29,9 @@ main() {
   if [[ "${target}" == "${live}" && -z "${force}" ]]; then
     die "${EXIT_USAGE}" "${target} is live: switch to the other color first, or use --force"
   fi
+  if [[ "${target}" != all && -z "${force}" && "$(installed_mode)" == socket ]] && (($(slot_count "${target}") > 0)); then
+    die "${EXIT_USAGE}" "${target} still gets $(slot_share "${target}")% of clients (a rollout left half done): switch.sh $(other_color "${target}") first, or use --force"
+  fi
   for color in "${COLORS[@]}"; do
     [[ "${target}" == all || "${target}" == "${color}" ]] || continue
     if [[ -z "$(color_pid "${color}")" ]]; then

@@ -26,7 +26,7 @@ main() {
   local live target error
   live="$(live_color)"
   target="${1:-$(other_color "${live:-$(other_color "${FIRST_COLOR}")}")}"
-  if [[ "${target}" == "${live}" && "$(installed_mode)" == "${SWITCH_MODE}" ]]; then
+  if all_traffic_on "${target}" && [[ "$(installed_mode)" == "${SWITCH_MODE}" ]]; then
     log "${target} is already live"
     return 0
   fi

@@ -52,7 +52,7 @@ count_responses() {
 }
 
 # answer_stats COLOR [unnamed]: reads access log lines; prints "ANSWERS 5XX P99_MS" for COLOR's answers
-# (with "unnamed", lines that name no color count too: nginx's own 502 when no color answered).
+# (with "unnamed", also the 5xx lines that name no color: nginx's own 502 when no color answered).
 answer_stats() {
   awk -v color="$1" -v unnamed="${2:-}" '
     /^#cursor / { next }
@@ -60,7 +60,7 @@ answer_stats() {
       status = substr($0, RSTART + 2, 3)
       seen = ""
       if (match($0, / color=[a-z-]*/)) seen = substr($0, RSTART + 7, RLENGTH - 7)
-      if (seen == "" || seen == "-") { if (unnamed == "") next } else if (seen != color) next
+      if (seen == "" || seen == "-") { if (unnamed == "" || status !~ /^5/) next } else if (seen != color) next
       ms = 0
       if (match($0, / rt=[0-9.]+/)) ms = substr($0, RSTART + 4, RLENGTH - 4) * 1000
       printf "%d %d\n", ms, (status ~ /^5/)

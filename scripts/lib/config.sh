@@ -121,20 +121,33 @@ validate_config() {
     die "${EXIT_USAGE}" "SUPERVISOR=systemd, but systemd does not run this host"
 }
 
-# validate_rollout: ROLLOUT_STEPS rising percentages below 100, in socket mode; ROLLOUT_PAUSE seconds or
-# manual; ROLLOUT_COOKIE a cookie name nginx can read ($cookie_NAME).
+# The slot sockets of socket mode (nginx/conf.d/app.conf's hash upstream): a rollout step moves clients
+# in steps of 100/ROLLOUT_SLOTS percent.
+readonly ROLLOUT_SLOTS=20
+
+# slots_for PERCENT: the slots that carry PERCENT of clients: at least one, and below 100 never all.
+slots_for() {
+  local slots=$((($1 * ROLLOUT_SLOTS + 50) / 100))
+  ((slots > 0)) || slots=1
+  ((slots < ROLLOUT_SLOTS || $1 >= 100)) || slots=$((ROLLOUT_SLOTS - 1))
+  echo "${slots}"
+}
+
+# validate_rollout: ROLLOUT_STEPS rising percentages that move rising numbers of slots, in socket mode;
+# ROLLOUT_PAUSE seconds or manual, and not manual where no person runs --promote (a CodeDeploy hook, a
+# fleet deploy).
 validate_rollout() {
   local step last=0
   [[ "${ROLLOUT_PAUSE}" == manual ]] || is_count "${ROLLOUT_PAUSE}" ||
     die "${EXIT_USAGE}" "ROLLOUT_PAUSE=${ROLLOUT_PAUSE}: use a number of seconds or manual"
-  [[ "${ROLLOUT_COOKIE}" =~ ^[A-Za-z0-9_]+$ ]] ||
-    die "${EXIT_USAGE}" "ROLLOUT_COOKIE=${ROLLOUT_COOKIE}: use letters, digits and _ only (nginx reads it as \$cookie_NAME)"
   [[ -n "${ROLLOUT_STEPS}" ]] || return 0
   [[ "${SWITCH_MODE}" == socket ]] ||
     die "${EXIT_USAGE}" "ROLLOUT_STEPS needs SWITCH_MODE=socket (reload mode has no slots; each reload would close busy client connections)"
+  [[ "${ROLLOUT_PAUSE}" != manual || -z "${DEPLOYMENT_ID:-}${FLEET_ID:-}" ]] ||
+    die "${EXIT_USAGE}" "ROLLOUT_PAUSE=manual needs a person to run deploy.sh --promote: CodeDeploy and fleet deploys take a number of seconds"
   for step in ${ROLLOUT_STEPS}; do
-    { is_count "${step}" && ((step > last && step <= 100)); } ||
-      die "${EXIT_USAGE}" "ROLLOUT_STEPS=\"${ROLLOUT_STEPS}\": use rising percentages from 1 to 100, e.g. \"5 25 50\""
+    { is_count "${step}" && ((step > last && step <= 100)) && { ((last == 0)) || (($(slots_for "${step}") > $(slots_for "${last}"))); }; } ||
+      die "${EXIT_USAGE}" "ROLLOUT_STEPS=\"${ROLLOUT_STEPS}\": use rising percentages from 1 to 100 at least $((100 / ROLLOUT_SLOTS)) apart (${ROLLOUT_SLOTS} slots), e.g. \"5 25 50\""
     last="${step}"
   done
 }

@@ -38,6 +38,17 @@ deploy_id_of() {
     sed -n 's/.*"deployId":"\([^"]*\)".*/\1/p'
 }
 
+# session_report COLOR QUERY: the app's /actuator/sessioncheck?QUERY (JSON), or exit 1 with the HTTP
+# status printed when it does not answer 200 (another app: 404).
+session_report() {
+  local body status
+  body="$(curl -s --max-time 30 -w '\n%{http_code}' \
+    "http://127.0.0.1:$(color_management_port "$1")/actuator/sessioncheck?$2" 2>/dev/null)" || true
+  status="${body##*$'\n'}"
+  [[ "${status}" == 200 ]] || { echo "${status:-000}"; return 1; }
+  printf '%s\n' "${body%$'\n'*}"
+}
+
 # warm_up_color COLOR: a few requests straight to the new color, so its first users do not pay for JIT and
 # lazy initialisation.
 warm_up_color() {

@@ -1,13 +1,10 @@
 # shellcheck shell=bash
-# nginx.sh — render nginx's config, test, reload, and the live pointer: the run/live.sock symlink in
-# socket mode (to the color's own socket, or to nginx's relay to its port), the active.conf include in
-# reload mode. Nothing else decides which color is live.
+# nginx.sh — render nginx's config, test, reload, and the live pointer: in socket mode the slot symlinks
+# run/slot-NN.sock that nginx hashes clients over, and run/live.sock that records the live color (each to
+# the color's own socket, or to nginx's relay to its port); the active.conf include in reload mode.
+# Nothing else decides which color gets traffic.
 
 readonly NGINX_TEMPLATES="${REPO_DIR}/nginx"
-# The slot sockets of socket mode (app.conf's hash upstream): a rollout step moves a share of clients in
-# steps of 100/ROLLOUT_SLOTS percent.
-readonly ROLLOUT_SLOTS=20
-
 active_conf() { echo "${NGINX_DIR}/active.conf"; }
 live_link() { echo "${RUN_DIR}/live.sock"; }
 slot_link() { printf '%s/slot-%02d.sock' "${RUN_DIR}" "$1"; }
@@ -124,7 +121,6 @@ render_template() {
     -e "s|@TLS_CERT@|${TLS_CERT}|g" \
     -e "s|@TLS_KEY@|${TLS_KEY}|g" \
     -e "s|@USER_DIRECTIVE@|${user_directive}|g" \
-    -e "s|@ROLLOUT_COOKIE@|${ROLLOUT_COOKIE}|g" \
     -e "s|@SLOT_SERVERS@|$(slot_servers)|g" \
     -e "s|@SET_REAL_IP_FROM@|$(trusted_proxies_as "set_real_ip_from %s;")|g" \
     -e "s|@TRUSTED_PROXIES_GEO@|$(trusted_proxies_as "%s 1;")|g" \
@@ -237,7 +233,7 @@ remove_stale_relay_sockets() {
   done
 }
 
-# socket_upstream COLOR: what live.sock names for COLOR: the app's own socket when it listens there (this
+# socket_upstream COLOR: what a slot (and live.sock) names for COLOR: the app's own socket when it listens there (this
 # template's app, APP_SOCKET_PATH), else nginx's relay to its port (any other Boot jar; a relative name
 # when the relay's sockets are in run/ too).
 socket_upstream() {

@@ -299,6 +299,8 @@ begin_deploy() {
   DEPLOY_STARTED="$(now_ms)"
   DEPLOY_ID="$(new_deploy_id)"
   DEPLOY_STATE=running
+  # Nothing of a deploy that reconcile loaded from the journal carries over.
+  CHECKS="" PHASE_MS=() ROLLOUT_SHARE=0 STEP_CURSOR="" STEPS="[]" ROLLOUT_PLAN=""
   FROM="$(live_color)"
   TO="$1"
   FROM_RELEASE="$(color_release "${FROM:-none}")"
@@ -331,6 +333,7 @@ stage() {
   phase ready "waiting for ${TO} to be ready: $(readiness_url "${TO}") (at most ${READY_TIMEOUT}s)"
   wait_ready "${TO}" "${pid}" || fail_before_switch "${FAILURE}"
   verify_identity "${TO}"
+  check_sessions
   [[ "${SWITCH_MODE}" != socket ]] || check_socket_upstream "${TO}"
   # The preview (PREVIEW_PORT) reaches it from now on; the public side does not.
   point_preview "${TO}"
@@ -359,9 +362,13 @@ promote() {
   journal_save
 }
 
-# rollout_applies: ROLLOUT_STEPS is set and there is an old color to move clients from, in socket mode.
+# rollout_applies: a rollout is under way (its plan is in the journal), or ROLLOUT_STEPS is set and
+# there is an old color to move clients from, in socket mode. A rollback moves everyone at once.
 rollout_applies() {
-  [[ -n "${ROLLOUT_STEPS}" && -n "${FROM}" && "$(installed_mode)" == socket ]]
+  [[ -n "${ROLLOUT_PLAN}" ]] && return 0
+  [[ -n "${ROLLOUT_STEPS}" && -n "${FROM}" && "$(installed_mode)" == socket && "${ROLLING_BACK:-}" != true ]] || return 1
+  # The plan is fixed at the first step: a later --promote goes on with it, whatever its environment says.
+  ROLLOUT_PLAN="${ROLLOUT_STEPS}|${ROLLOUT_PAUSE}"
 }
 
 # rollout: the share of clients on TO raised step by step (ROLLOUT_STEPS below 100; 100 is the switch
@@ -369,43 +376,45 @@ rollout_applies() {
 # every client back on FROM (exit 1). ROLLOUT_PAUSE=manual holds the deploy paused after each step
 # (exit 0); the next deploy.sh --promote judges the step's window, then goes on.
 rollout() {
-  local share reason
+  local share reason steps="${ROLLOUT_PLAN%|*}" pause="${ROLLOUT_PLAN##*|}"
   if ((ROLLOUT_SHARE > 0)); then
     phase rollout "judging the ${ROLLOUT_SHARE}% step, paused since the step began"
     judge_step || fail_after_switch "${FAILURE}"
   fi
-  for share in ${ROLLOUT_STEPS}; do
+  for share in ${steps}; do
     ((share > ROLLOUT_SHARE && share < 100)) || continue
     phase rollout "moving ${share}% of clients to ${TO} ($(slots_for "${share}") of ${ROLLOUT_SLOTS} slots)"
     reason="$(point_slots "${TO}" "$(slots_for "${share}")")" || fail_after_switch "${reason}"
     ROLLOUT_SHARE="${share}"
     STEP_CURSOR="$(access_log_cursor)"
     journal_save
-    if [[ "${ROLLOUT_PAUSE}" == manual ]]; then
+    if [[ "${pause}" == manual ]]; then
       hold paused
       log "paused at ${share}%: ${TO} (${TO_VERSION}) serves that share of clients, ${FROM} the rest. Next: deploy.sh --promote (or --abort)"
       exit 0
     fi
-    watch_step || fail_after_switch "${FAILURE}"
+    watch_step "${pause}" || fail_after_switch "${FAILURE}"
   done
 }
 
-# slots_for PERCENT: the slots that carry PERCENT of clients (at least one).
-slots_for() {
-  local slots=$((($1 * ROLLOUT_SLOTS + 50) / 100))
-  echo $((slots > 0 ? slots : 1))
-}
-
-# watch_step: ROLLOUT_PAUSE seconds of the step, TO ready throughout; 5xx are checked every second (a
-# bad version is stopped at once), then the whole window by judge_step. On failure sets FAILURE.
+# watch_step SECONDS: the step's window, TO ready throughout; each second the log lines written since the
+# last look are counted (a bad version's 5xx stop it within seconds), then judge_step reads the whole
+# window once. On failure sets FAILURE.
 watch_step() {
-  local deadline=$((SECONDS + ROLLOUT_PAUSE)) from to
+  local deadline=$((SECONDS + $1)) cursor="${STEP_CURSOR}" lines from to
+  local from_n=0 from_e=0 to_n=0 to_e=0 n e
   while ((SECONDS < deadline)); do
     sleep 1
     is_ready "${TO}" || { FAILURE="${TO} turned unready at the ${ROLLOUT_SHARE}% step"; record_step failed "" ""; return 1; }
-    read -r from to < <(step_stats)
+    lines="$(access_log_since "${cursor}")"
+    cursor="${lines##*#cursor }"
+    read -r n e _ < <(answer_stats "${FROM}" <<<"${lines}")
+    from_n=$((from_n + n)) from_e=$((from_e + e))
+    read -r n e _ < <(answer_stats "${TO}" unnamed <<<"${lines}")
+    to_n=$((to_n + n)) to_e=$((to_e + e))
+    from="${from_n},${from_e},0" to="${to_n},${to_e},0"
     if errors_over_gate "${from}" "${to}" 20; then
-      FAILURE="the gate stopped the ${ROLLOUT_SHARE}% step: $(step_figures "${from}" "${to}")"
+      FAILURE="the gate stopped the ${ROLLOUT_SHARE}% step: $(step_figures "${from}" "${to}" | sed 's/, p99 0 ms//g')"
       record_step failed "${from}" "${to}"
       return 1
     fi
@@ -413,8 +422,8 @@ watch_step() {
   judge_step
 }
 
-# step_stats: "FROM TO" figures of the step so far, each ANSWERS,5XX,P99_MS (an answer that names no
-# color counts against TO).
+# step_stats: "FROM TO" figures of the step's whole window, each ANSWERS,5XX,P99_MS (nginx's own 5xx,
+# which name no color, count against TO).
 step_stats() {
   local lines from to
   lines="$(access_log_since "${STEP_CURSOR}")"
@@ -434,12 +443,13 @@ errors_over_gate() {
   ((to_e * 100 * (from_n > 0 ? from_n : 1) > (from_e * 100 + ROLLOUT_MAX_ERROR_PERCENT * (from_n > 0 ? from_n : 1)) * to_n))
 }
 
-# p99_over_gate FROM TO: TO's p99 is over ROLLOUT_MAX_P99_PERCENT of FROM's and over ROLLOUT_P99_FLOOR_MS.
+# p99_over_gate FROM TO: TO's p99 is over ROLLOUT_MAX_P99_PERCENT of FROM's and over ROLLOUT_P99_FLOOR_MS,
+# from at least 20 answers (below that, p99 is the slowest one).
 p99_over_gate() {
-  local from_p to_p
+  local from_p to_n to_p
   IFS=, read -r _ _ from_p <<<"$1"
-  IFS=, read -r _ _ to_p <<<"$2"
-  ((to_p > ROLLOUT_P99_FLOOR_MS && to_p * 100 > from_p * ROLLOUT_MAX_P99_PERCENT))
+  IFS=, read -r to_n _ to_p <<<"$2"
+  ((to_n >= 20 && to_p > ROLLOUT_P99_FLOOR_MS && to_p * 100 > from_p * ROLLOUT_MAX_P99_PERCENT))
 }
 
 step_figures() {
@@ -543,6 +553,37 @@ verify_identity() {
   fi
 }
 
+# check_sessions: before any traffic moves, the new color must read every session of the newest
+# SESSION_CHECK_SAMPLE in Redis that the live color reads (a session neither reads is already treated as
+# absent). Skipped, with one line, on a first deploy and for an app without /actuator/sessioncheck. The
+# refusal names attribute names and types, never values.
+check_sessions() {
+  local live_report ids new_report status
+  ((SESSION_CHECK_SAMPLE > 0)) && [[ -n "${FROM}" ]] || return 0
+  if ! live_report="$(session_report "${FROM}" "limit=${SESSION_CHECK_SAMPLE}")"; then
+    info "session check skipped: ${FROM} has no /actuator/sessioncheck (HTTP ${live_report}; not this template's app)"
+    return 0
+  fi
+  ids="$(jq -r '[.sessions[] | select(.readable) | .id] | join(",")' <<<"${live_report}")"
+  [[ -n "${ids}" ]] || { info "session check: no session in Redis that ${FROM} reads"; return 0; }
+  if ! new_report="$(session_report "${TO}" "ids=${ids}")"; then
+    info "session check skipped: ${TO} has no /actuator/sessioncheck (HTTP ${new_report}; not this template's app)"
+    return 0
+  fi
+  status="$(jq -rn --argjson live "${live_report}" --argjson new "${new_report}" '
+    ($live.sessions | map(select(.readable)) | INDEX(.id)) as $read
+    | [$new.sessions[] | select(.readable | not) | select($read[.id])] as $bad
+    | if $bad == [] then "ok \($new.sessions | length)"
+      else "bad \($bad | length) of \($new.sessions | length): "
+        + ($bad[0] | .attributes | to_entries
+          | map("\(.key) (\($read[$bad[0].id].attributes[.key] // "?")\(if .value == "unreadable" then ", unreadable" else "" end))")
+          | join(", "))
+      end')"
+  [[ "${status}" == ok* ]] ||
+    fail_before_switch "session check: ${TO} cannot read ${status#bad } — attribute (type as ${FROM} reads it): traffic stays on ${FROM}"
+  info "session check: ${TO} reads all ${status#ok } sessions of the newest ${SESSION_CHECK_SAMPLE} that ${FROM} reads"
+}
+
 # check_socket_upstream COLOR: socket mode reaches COLOR through its own socket (this template's app) or
 # through nginx's relay to its port (any other Boot jar); says which, or fails when neither serves.
 check_socket_upstream() {
@@ -556,12 +597,14 @@ check_socket_upstream() {
   fi
 }
 
-# reconcile STATES: runs first in every command that changes something. A deploy left staged, promoted
+# reconcile STATES: runs first in every command that changes something (and links slots that a config
+# from before the slots lacks: on a server, root renders the config, the deploy user owns run/). A deploy left staged, promoted
 # or paused on purpose is left alone: the command exits 3 naming it, unless it is in STATES (the step
 # that continues it). A deploy that was interrupted is ended: before its checks passed, the old color is
 # live again and the new one stopped; after (draining, stopping), it is finished. Stale pid files go.
 reconcile() {
   local allowed="$1"
+  [[ "$(installed_mode)" != socket ]] || link_missing_slots
   journal_exists || { forget_dead_pids; return 0; }
   journal_load
   if is_held "${DEPLOY_STATE}" && [[ -n "$(color_pid "${TO}")" ]]; then

@@ -62,6 +62,7 @@ SWITCH_WORKERS=""  # nginx workers a reload-mode switch replaced: the drain wait
 ROLLOUT_SHARE=0    # a progressive rollout: the percentage of clients its last step moved to TO
 STEP_CURSOR=""     # where the access log ended when that step began (the gate reads from there)
 STEPS="[]"         # the rollout's judged steps, as JSON: [{share, decision, from, to, ...}]
+ROLLOUT_PLAN=""    # "STEPS|PAUSE" of the rollout under way, fixed at its first step
 declare -A PHASE_MS=()
 PHASE=""
 
@@ -79,10 +80,11 @@ deploy_json() {
     --arg from "${FROM}" --arg from_version "${FROM_VERSION}" --arg from_release "${FROM_RELEASE}" \
     --arg to "${TO}" --arg to_version "${TO_VERSION}" --arg release "${RELEASE}" \
     --arg workers "${SWITCH_WORKERS}" --argjson phases "$(phases_json)" \
-    --argjson share "${ROLLOUT_SHARE}" --arg cursor "${STEP_CURSOR}" --argjson steps "${STEPS}" '{
+    --argjson share "${ROLLOUT_SHARE}" --arg cursor "${STEP_CURSOR}" --argjson steps "${STEPS}" \
+    --arg plan "${ROLLOUT_PLAN}" '{
       id: $id, state: $state, phase: $phase, checks: $checks, mode: $mode, started: $started,
       started_to: ($started_to == "true"), workers: $workers,
-      rollout: {share: $share, cursor: $cursor, steps: $steps},
+      rollout: {plan: $plan, share: $share, cursor: $cursor, steps: $steps},
       from: {color: $from, version: $from_version, release: $from_release},
       to: {color: $to, version: $to_version, release: $release}, phases_ms: $phases}'
 }
@@ -101,9 +103,10 @@ journal_load() {
   local name ms
   # \x1f, not a tab: IFS white space would merge empty fields.
   IFS=$'\x1f' read -r DEPLOY_ID DEPLOY_STATE PHASE CHECKS DEPLOY_STARTED STARTED_TO FROM FROM_VERSION FROM_RELEASE \
-    TO TO_VERSION RELEASE SWITCH_WORKERS ROLLOUT_SHARE STEP_CURSOR STEPS < <(jq -r '[.id, .state, .phase, .checks,
-      .started, .started_to, .from.color, .from.version, .from.release, .to.color, .to.version, .to.release,
-      .workers, (.rollout.share // 0), (.rollout.cursor // ""), (.rollout.steps // [] | tojson)]
+    TO TO_VERSION RELEASE SWITCH_WORKERS ROLLOUT_PLAN ROLLOUT_SHARE STEP_CURSOR STEPS < <(jq -r '[.id, .state, .phase,
+      .checks, .started, .started_to, .from.color, .from.version, .from.release, .to.color, .to.version,
+      .to.release, .workers, (.rollout.plan // ""), (.rollout.share // 0), (.rollout.cursor // ""),
+      (.rollout.steps // [] | tojson)]
       | map(tostring) | join("\u001f")' "$(journal_file)")
   PHASE_MS=()
   while IFS=$'\t' read -r name ms; do

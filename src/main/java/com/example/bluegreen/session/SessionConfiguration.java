@@ -2,6 +2,7 @@ package com.example.bluegreen.session;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BiFunction;
 
@@ -10,6 +11,7 @@ import org.apache.commons.logging.LogFactory;
 import tools.jackson.databind.jsontype.BasicPolymorphicTypeValidator;
 import tools.jackson.databind.jsontype.PolymorphicTypeValidator;
 
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.data.redis.serializer.GenericJacksonJsonRedisSerializer;
@@ -31,21 +33,23 @@ class SessionConfiguration {
 	private static final Log logger = LogFactory.getLog(SessionConfiguration.class);
 
 	/**
-	 * Types that may appear in a session. Add your own packages here: anything else named in the stored
-	 * JSON is refused, so a crafted type name in Redis cannot instantiate arbitrary classes.
+	 * Only types under these package prefixes ({@code app.session.types}) may appear in a session: anything
+	 * else named in the stored JSON is refused, so a crafted type name in Redis cannot instantiate arbitrary
+	 * classes. A version that drops a prefix can no longer read sessions holding such a type: the deploy's
+	 * session check (SessionCheckEndpoint) refuses it before any traffic moves.
 	 */
-	static final PolymorphicTypeValidator SESSION_TYPES = BasicPolymorphicTypeValidator.builder()
-		.allowIfSubType("java.lang.")
-		.allowIfSubType("java.util.")
-		.allowIfSubType("java.time.")
-		.allowIfSubType("com.example.bluegreen.")
-		.build();
+	static PolymorphicTypeValidator sessionTypes(List<String> prefixes) {
+		BasicPolymorphicTypeValidator.Builder types = BasicPolymorphicTypeValidator.builder();
+		prefixes.forEach(types::allowIfSubType);
+		return types.build();
+	}
 
 	/** Spring Session picks this bean by name for session attributes and metadata. */
 	@Bean
-	RedisSerializer<Object> springSessionDefaultRedisSerializer() {
+	RedisSerializer<Object> springSessionDefaultRedisSerializer(
+			@Value("${app.session.types}") List<String> types) {
 		return new UnreadableTolerantSerializer(
-				GenericJacksonJsonRedisSerializer.builder().enableDefaultTyping(SESSION_TYPES).build());
+				GenericJacksonJsonRedisSerializer.builder().enableDefaultTyping(sessionTypes(types)).build());
 	}
 
 	@Bean

@@ -113,7 +113,7 @@ class NginxSecurityIntegrationTests {
 	/** Paths that name the actuator, written the ways a proxy and a servlet container may read differently. */
 	static Stream<String> actuatorPaths() {
 		return Stream.of("/actuator", "/actuator/", "/actuator/health", "/actuator/health/readiness", "/actuator/info",
-				"/actuator/prometheus", "//actuator/env", "/actuator;x/health", "/actuator%3Bx/health",
+				"/actuator/prometheus", "/actuator/sessioncheck", "//actuator/env", "/actuator;x/health", "/actuator%3Bx/health",
 				"/%61ctuator/health", "/%2561ctuator/health", "/ACTUATOR/health", "/Actuator/info",
 				"/%2Factuator/health", "/actuator%2Fhealth", "/api/../actuator/health", "/./actuator/health",
 				"/%2e/actuator/health", "/api/%2e%2e/actuator/health", "/api/..;/actuator/health",

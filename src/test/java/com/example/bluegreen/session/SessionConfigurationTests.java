@@ -16,7 +16,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class SessionConfigurationTests {
 
-	private final RedisSerializer<Object> serializer = new SessionConfiguration().springSessionDefaultRedisSerializer();
+	private final RedisSerializer<Object> serializer = new SessionConfiguration()
+		.springSessionDefaultRedisSerializer(List.of("java.lang.", "java.util.", "java.time.", "com.example.bluegreen."));
 
 	@Test
 	void sessionValuesRoundTripAsJson() {

@@ -105,6 +105,24 @@ class SessionIntegrationTests {
 		assertThat(onBlue.body()).contains("\"visits\":1");
 	}
 
+	@Test
+	void sessionCheckNamesEachAttributeAndItsTypeNeverItsValue() {
+		Browser visitor = new Browser();
+		visitor.get(blue.uri("/api/visits"));
+		String key = sessionKeyOf(visitor);
+		String id = key.substring(key.lastIndexOf(':') + 1);
+		redis().opsForHash().put(key, "sessionAttr:cart", "[\"java.util.ArrayList\",[\"secret-book\"]]");
+		redis().opsForHash().put(key, "sessionAttr:broken", "{{{");
+
+		String report = visitor.get(green.uri("/actuator/sessioncheck?ids=" + id)).body();
+
+		assertThat(report).contains("\"id\":\"" + id + "\"", "\"readable\":false", "\"visits\":\"java.lang.Integer\"",
+				"\"cart\":\"java.util.ArrayList\"", "\"broken\":\"unreadable\"")
+			.doesNotContain("secret-book");
+		// Without ids: the newest sessions by last access, this one among them.
+		assertThat(visitor.get(green.uri("/actuator/sessioncheck?limit=5")).body()).contains("\"id\":\"" + id + "\"");
+	}
+
 	private static StringRedisTemplate redis() {
 		return blue.bean(StringRedisTemplate.class);
 	}

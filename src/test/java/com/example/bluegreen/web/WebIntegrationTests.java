@@ -82,8 +82,8 @@ class WebIntegrationTests {
 
 	@ParameterizedTest
 	@ValueSource(strings = { "/actuator/health", "/actuator/health/liveness", "/actuator/health/readiness",
-			"/actuator/info", "/actuator/prometheus" })
-	void healthInfoAndPrometheusAreExposed(String path) {
+			"/actuator/info", "/actuator/prometheus", "/actuator/sessioncheck?limit=1" })
+	void healthInfoPrometheusAndTheSessionCheckAreExposed(String path) {
 		assertThat(this.browser.get(green.uri(path)).statusCode()).isEqualTo(200);
 	}
 
