@@ -294,16 +294,26 @@ point_slots() {
 }
 
 # link_slots COLOR TARGET OTHER N: slots 0..N-1 link to TARGET (COLOR's socket_upstream), the others to
-# OTHER; only the slots that change are renamed. Nothing changes when TARGET is no socket.
+# OTHER. Only the slots that change are made anew, in a temp directory, then renamed into run/ by one mv
+# (a rename(2) each: a slot names one color or the other, never neither). Nothing changes when TARGET is
+# no socket.
 link_slots() {
-  local path="$2" i want
+  local path="$2" i want tmp name
+  local -A current=()
   [[ "${path}" == /* ]] || path="${RUN_DIR}/${path}"
   [[ -S "${path}" ]] || { echo "no socket at ${path} for $1 (nginx's relay needs its config rendered again): nothing changed"; return 1; }
+  while read -r i want; do current[${i}]="${want}"; done < <(find "${RUN_DIR}" -maxdepth 1 -name 'slot-*.sock' -printf '%f %l\n')
+  tmp="${RUN_DIR}/.slots.$$"
+  rm -rf "${tmp}"
+  mkdir "${tmp}"
   for ((i = 0; i < ROLLOUT_SLOTS; i++)); do
     want="$3"
     ((i < $4)) && want="$2"
-    [[ "$(readlink "$(slot_link "${i}")" 2>/dev/null)" == "${want}" ]] || replace_link "${want}" "$(slot_link "${i}")"
+    printf -v name 'slot-%02d.sock' "${i}"
+    [[ "${current[${name}]:-}" == "${want}" ]] || ln -s "${want}" "${tmp}/${name}"
   done
+  if [[ -n "$(ls -A "${tmp}")" ]]; then mv -f "${tmp}"/* "${RUN_DIR}/"; fi
+  rmdir "${tmp}"
 }
 
 # slot_count COLOR: how many slots name COLOR (by its socket or nginx's relay for it).
