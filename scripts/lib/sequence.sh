@@ -574,13 +574,13 @@ check_sessions() {
     ($live.sessions | map(select(.readable)) | INDEX(.id)) as $read
     | [$new.sessions[] | select(.readable | not) | select($read[.id])] as $bad
     | if $bad == [] then "ok \($new.sessions | length)"
-      else "bad \($bad | length) of \($new.sessions | length): "
+      else "bad \($bad | length) of \($new.sessions | length) sessions; the first one'"'"'s attributes: "
         + ($bad[0] | .attributes | to_entries
           | map("\(.key) (\($read[$bad[0].id].attributes[.key] // "?")\(if .value == "unreadable" then ", unreadable" else "" end))")
           | join(", "))
       end')"
   [[ "${status}" == ok* ]] ||
-    fail_before_switch "session check: ${TO} cannot read ${status#bad } — attribute (type as ${FROM} reads it): traffic stays on ${FROM}"
+    fail_before_switch "session check: ${TO} cannot read ${status#bad } (name, type as ${FROM} reads it); traffic stays on ${FROM}"
   info "session check: ${TO} reads all ${status#ok } sessions of the newest ${SESSION_CHECK_SAMPLE} that ${FROM} reads"
 }
 
