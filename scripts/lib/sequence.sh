@@ -412,9 +412,10 @@ watch_step() {
     from_n=$((from_n + n)) from_e=$((from_e + e))
     read -r n e _ < <(answer_stats "${TO}" unnamed <<<"${lines}")
     to_n=$((to_n + n)) to_e=$((to_e + e))
-    from="${from_n},${from_e},0" to="${to_n},${to_e},0"
+    # No p99 yet: judge_step sorts the whole window once, at the end.
+    from="${from_n},${from_e}," to="${to_n},${to_e},"
     if errors_over_gate "${from}" "${to}" 20; then
-      FAILURE="the gate stopped the ${ROLLOUT_SHARE}% step: $(step_figures "${from}" "${to}" | sed 's/, p99 0 ms//g')"
+      FAILURE="the gate stopped the ${ROLLOUT_SHARE}% step: $(step_figures "${from}" "${to}")"
       record_step failed "${from}" "${to}"
       return 1
     fi
@@ -456,8 +457,8 @@ step_figures() {
   local from_n from_e from_p to_n to_e to_p
   IFS=, read -r from_n from_e from_p <<<"$1"
   IFS=, read -r to_n to_e to_p <<<"$2"
-  printf '%s %s of %s answers 5xx, p99 %s ms; %s %s of %s, p99 %s ms' "${TO}" "${to_e}" "${to_n}" "${to_p}" \
-    "${FROM}" "${from_e}" "${from_n}" "${from_p}"
+  printf '%s %s of %s answers 5xx%s; %s %s of %s%s' "${TO}" "${to_e}" "${to_n}" "${to_p:+, p99 ${to_p} ms}" \
+    "${FROM}" "${from_e}" "${from_n}" "${from_p:+, p99 ${from_p} ms}"
 }
 
 # judge_step: the gate over the step's whole window: TO's 5xx share and p99 against FROM's. The step's
@@ -478,7 +479,8 @@ judge_step() {
 record_step() {
   STEPS="$(jq -c --argjson share "${ROLLOUT_SHARE}" --arg decision "$1" --arg from "$2" --arg to "$3" \
     --argjson slots "$(slot_count "${TO}")" '
-    def figures: split(",") | if length == 3 then map(tonumber) | {answers: .[0], errors: .[1], p99_ms: .[2]} else null end;
+    def figures: split(",") | if length == 3 then map(if . == "" then null else tonumber end)
+      | {answers: .[0], errors: .[1], p99_ms: .[2]} else null end;
     . + [{share: $share, slots: $slots, decision: $decision, from: ($from | figures), to: ($to | figures)}]' <<<"${STEPS}")"
   journal_save
 }
