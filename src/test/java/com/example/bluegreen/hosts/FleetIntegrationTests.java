@@ -82,16 +82,21 @@ class FleetIntegrationTests {
 	void fleetDeploysUnderLoadThroughTheLoadBalancerFailNoRequestAndEndOnOneVersion() {
 		LoadGenerator.Result load;
 		ScriptProcess.Result toNext;
+		ScriptProcess.Result back;
 		try (LoadGenerator generator = new LoadGenerator(this.lb.address(), 80, 16, true, LOAD_INTERVAL)) {
 			toNext = fleet("deploy", TestJars.next().toString());
+			assertThat(toNext.exitCode()).as(toNext.output()).isZero();
+			assertThat(versions()).containsOnly(TestJars.nextVersion());
+			back = fleet("deploy", TestJars.current().toString());
+			assertThat(back.exitCode()).as(back.output()).isZero();
 			load = generator.stop();
 		}
-		System.out.printf("fleet: v1 -> v2 under 16 keep-alive clients (GET and POST) through the load balancer: %d failed of %d;"
-				+ " mixed versions at most for the promote phase: %s s%n", load.failures().size(), load.total(), phase(toNext, 3));
-		assertThat(toNext.exitCode()).as(toNext.output()).isZero();
-		assertThat(versions()).containsOnly(TestJars.nextVersion());
+		System.out.printf("fleet: v1 -> v2 -> v1 under 16 keep-alive clients (GET and POST) through the load balancer: %d failed of %d;"
+				+ " mixed versions at most for the promote phase: %s s, %s s%n", load.failures().size(), load.total(),
+				phase(toNext, 3), phase(back, 3));
 		assertThat(load.total()).isGreaterThan(1000);
 		assertThat(load.failures()).as(load.describeFailures(10)).isEmpty();
+		assertThat(versions()).containsOnly(TestJars.version(TestJars.current()));
 		assertThat(load.acceptedOrders()).isNotEmpty();
 	}
 
@@ -99,12 +104,12 @@ class FleetIntegrationTests {
 	@Order(3)
 	void aVersionUnreadyOnlyOnHost2LeavesEveryHostOnTheOldVersion() {
 		// A setting only host 2 has: the new color cannot be ready within a second.
-		FailedDeploy failed = deployWithHost2Settings("unready on app2 at stage", "READY_TIMEOUT=1");
+		FailedDeploy failed = deployNextWithHost2Settings("unready on app2 at stage", "READY_TIMEOUT=1");
 		ScriptProcess.Result deploy = failed.deploy();
 		LoadGenerator.Result load = failed.load();
 		assertThat(deploy.exitCode()).as(deploy.output()).isEqualTo(1);
 		assertThat(deploy.stderr()).contains("failed on app2");
-		assertThat(versions()).containsOnly(TestJars.nextVersion());
+		assertThat(versions()).containsOnly(TestJars.version(TestJars.current()));
 		for (Host app : this.apps) {
 			assertThat(app.sshAs("deploy", "/opt/bluegreen/scripts/lease.sh show").stdout()).as(app.name()).isBlank();
 			assertThat(app.run("systemctl is-active bluegreen@blue bluegreen@green || true").lines()
@@ -117,13 +122,13 @@ class FleetIntegrationTests {
 	@Order(4)
 	void aVersionThatFailsItsVerifyOnHost2AfterItsSwitchPutsHost1BackAndNeverSwitchesHost3() {
 		// A setting only host 2 has: its verify after the switch asks a port nothing listens on, and fails.
-		FailedDeploy failed = deployWithHost2Settings("verify fails on app2 after its switch", "PUBLIC_PORT=81",
+		FailedDeploy failed = deployNextWithHost2Settings("verify fails on app2 after its switch", "PUBLIC_PORT=81",
 				"VERIFY_TIMEOUT=3");
 		ScriptProcess.Result deploy = failed.deploy();
 		LoadGenerator.Result load = failed.load();
 		assertThat(deploy.exitCode()).as(deploy.output()).isEqualTo(1);
 		assertThat(deploy.stderr()).contains("failed on app2");
-		assertThat(versions()).containsOnly(TestJars.nextVersion());
+		assertThat(versions()).containsOnly(TestJars.version(TestJars.current()));
 		// Host 1 switched and was put back; host 3 never switched; host 2 undid its own switch.
 		assertThat(lastDeploy(this.apps.get(0))).isEqualTo("aborted switched");
 		assertThat(lastDeploy(this.apps.get(1))).isEqualTo("rolled-back switched");
@@ -274,15 +279,12 @@ class FleetIntegrationTests {
 		return load;
 	}
 
-	/**
-	 * A fleet deploy of the first version (the hosts run the next one) under load, with settings only host 2
-	 * has (its APP_HOME/deploy.env).
-	 */
-	private FailedDeploy deployWithHost2Settings(String what, String... settings) {
+	/** A fleet deploy of the next version under load, with settings only host 2 has (its APP_HOME/deploy.env). */
+	private FailedDeploy deployNextWithHost2Settings(String what, String... settings) {
 		Host app2 = this.apps.get(1);
 		app2.sshAs("deploy", "printf '%s\\n' " + String.join(" ", settings) + " > /opt/app/deploy.env");
 		try (LoadGenerator generator = new LoadGenerator(this.lb.address(), 80, 16, true, LOAD_INTERVAL)) {
-			ScriptProcess.Result deploy = fleet("deploy", TestJars.current().toString());
+			ScriptProcess.Result deploy = fleet("deploy", TestJars.next().toString());
 			LoadGenerator.Result load = generator.stop();
 			System.out.printf("fleet: %s: exit %d, %d failed of %d; %s%n", what, deploy.exitCode(),
 					load.failures().size(), load.total(), backIn(deploy));
