@@ -46,6 +46,8 @@ public class PlainApplication {
 	@GetMapping("/api/version")
 	public ResponseEntity<Map<String, Object>> version() throws InterruptedException {
 		if (this.delayMs > 0) {
+			// The slow version's behaviour, not a wait of a test: its answers take this much longer, which is
+			// what the rollout gate's p99 must catch (nothing to poll for; the tests wait on the deploy's exit).
 			Thread.sleep(this.delayMs);
 		}
 		long n = this.versions.incrementAndGet();
