@@ -24,8 +24,9 @@ usage() {
   cat >&2 <<'USAGE'
 usage: bench.sh [--smoke] [--out DIR]
 
-  --smoke    a short run for CI (a minute or two: two JVM starts): fewer switches, shorter windows, no
-             deploys under load, no start-time, baseline or 1 GiB measurements (their sections say so)
+  --smoke    a short run for CI (a few minutes): fewer switches, shorter windows, of the first-traffic
+             deploys only the rollout, no other deploys under load, no start-time, baseline or 1 GiB
+             measurements (their sections say so)
   --out DIR  where REPORT.md and latency.png go (default: docs/benchmark/ in the repository)
 
 Needs Redis and RabbitMQ on localhost, nginx, gnuplot (gnuplot-nox), a JDK (javac), target/app.jar
@@ -33,7 +34,8 @@ Needs Redis and RabbitMQ on localhost, nginx, gnuplot (gnuplot-nox), a JDK (java
 a JDK 24+ is found (BENCH_AOT_JAVA, default: /usr/lib/jvm/*25*), also measures the AOT cache. Knobs:
 BENCH_RATE, BENCH_CONNECTIONS, BENCH_SWITCHES, BENCH_REQUESTS (socket mode switches until that many are due,
 at most 3 min; default 100000), BENCH_SWITCH_EVERY, BENCH_DEPLOYS, BENCH_STEADY,
-BENCH_STARTS, BENCH_KEEP=1 (keep the work directory).
+BENCH_STARTS, BENCH_ROLLOUT_PAUSE (seconds per step of the first-traffic rollout, default 10),
+BENCH_KEEP=1 (keep the work directory).
 USAGE
 }
 
@@ -65,22 +67,24 @@ configure() {
     RATE="${BENCH_RATE:-100}" CONNECTIONS="${BENCH_CONNECTIONS:-16}" SWITCHES="${BENCH_SWITCHES:-2}"
     EVERY="${BENCH_SWITCH_EVERY:-2}" DEPLOYS="${BENCH_DEPLOYS:-0}" STEADY_SECONDS="${BENCH_STEADY:-2}"
     STARTS="${BENCH_STARTS:-0}" RESTARTS=0 PROXY_SECONDS=1 PROXY_ROUNDS=1 WARMUP=1 LOW_MEMORY=false
+    NEEDS_SECONDS=6 ROLLOUT_BENCH_PAUSE=2
     REQUESTS="${BENCH_REQUESTS:-0}"
   else
     RATE="${BENCH_RATE:-auto}" CONNECTIONS="${BENCH_CONNECTIONS:-64}" SWITCHES="${BENCH_SWITCHES:-10}"
     EVERY="${BENCH_SWITCH_EVERY:-4}" DEPLOYS="${BENCH_DEPLOYS:-1}" STEADY_SECONDS="${BENCH_STEADY:-6}"
     STARTS="${BENCH_STARTS:-3}" RESTARTS=2 PROXY_SECONDS=4 PROXY_ROUNDS=2 WARMUP=10 LOW_MEMORY=true
+    NEEDS_SECONDS=30 ROLLOUT_BENCH_PAUSE="${BENCH_ROLLOUT_PAUSE:-10}"
     REQUESTS="${BENCH_REQUESTS:-100000}"
   fi
   local var
-  for var in CONNECTIONS SWITCHES EVERY DEPLOYS STEADY_SECONDS STARTS REQUESTS; do
+  for var in CONNECTIONS SWITCHES EVERY DEPLOYS STEADY_SECONDS STARTS REQUESTS ROLLOUT_BENCH_PAUSE; do
     [[ "${!var}" =~ ^[0-9]+$ ]] || die "${EXIT_USAGE}" "${var}=${!var} is not a whole number (BENCH_* settings)"
   done
   [[ "${RATE}" == auto || "${RATE}" =~ ^[1-9][0-9]*$ ]] || die "${EXIT_USAGE}" "BENCH_RATE=${RATE}: a whole number or auto"
   ((CONNECTIONS > 0 && EVERY > 0)) || die "${EXIT_USAGE}" "connections and switch interval must be positive"
-  LOAD_MIX=mixed
+  LOAD_MIX=mixed FIRST_TRAFFIC_STEPS="5 25 50"
   readonly SMOKE OUT_DIR CONNECTIONS SWITCHES EVERY DEPLOYS STEADY_SECONDS STARTS REQUESTS RESTARTS PROXY_SECONDS PROXY_ROUNDS \
-    WARMUP LOW_MEMORY
+    WARMUP LOW_MEMORY NEEDS_SECONDS ROLLOUT_BENCH_PAUSE
 }
 
 preflight() {
@@ -176,6 +180,22 @@ warm_up_colors() {
   ((${#pids[@]} == 0)) || wait "${pids[@]}" || true
 }
 
+# warmup_needs: what a new JVM needs before it serves as fast as a warm one: the idle color started fresh
+# (nothing else loaded), then the mix straight on its port, as fast as it answers, over the deploy's
+# warm-up connections; one line per second (requests sent before it, p99). The report finds where p99
+# settles: the basis of WARMUP_REQUESTS.
+warmup_needs() {
+  local color release pid
+  color="$(other_color "$(live_color)")"
+  release="$(color_release "${color}")"
+  stop_color "${color}"
+  pid="$(start_color "${color}" "$(release_jar "${release}")" "bench-warmup-needs")"
+  await_ready "${color}" "${pid}" || die "${EXIT_FAILED}" "${color} did not get ready for the warm-up measurement: $(log_file "${color}")"
+  log "warm-up needs: ${color} just started; the mix straight on its port for ${NEEDS_SECONDS}s, ${WARMUP_CONNECTIONS} connections"
+  loadgen max --url "http://127.0.0.1:$(color_port "${color}")" --connections "${WARMUP_CONNECTIONS}" --mix mixed \
+    --seconds "${NEEDS_SECONDS}" --warmup 0 --every-ms 1000 >"${DATA}/warmup-needs.txt"
+}
+
 # calibrate_rate: the mix's closed-loop maximum through nginx on this host now; with BENCH_RATE=auto
 # the series run at 30% of it, rounded down to 50 req/s. Well below saturation: a color that just
 # started serves far less than a warm one until its JIT catches up (at 40%, p99 rose to 2 s for 8 s
@@ -228,6 +248,55 @@ switch_series() {
   stop_load "${name}"
   stop_sampler "${name}"
   analyze "${name}"
+}
+
+# first_traffic: three deploys of the other version under the series' load, each to a freshly started
+# color: today's switch (20 warm-up requests, no CPU priority), the warmed switch (the defaults:
+# WARMUP_REQUESTS, START_NICE) and a 5 25 50 100 rollout (the defaults plus ROLLOUT_STEPS). Per deploy,
+# two windows for the report: from the new color's start to its first traffic, and its first 10 s of
+# traffic (whatever share it has).
+first_traffic() {
+  local name=firsttraffic row
+  SWITCH_MODE=socket
+  : >"${DATA}/${name}.events"
+  log "first traffic: a switch, a warmed switch and a ${FIRST_TRAFFIC_STEPS} 100 rollout (${ROLLOUT_BENCH_PAUSE}s a step) at ${RATE} req/s"
+  start_load "${name}" "http://127.0.0.1:${PUBLIC_PORT}"
+  start_sampler "${name}"
+  sleep 1
+  steady_window "${name}" before "${STEADY_SECONDS}"
+  # --smoke: the rollout only (the code path of all three, one JVM start)
+  for row in $([[ "${SMOKE}" == true ]] && echo rollout || echo switch warmed rollout); do
+    first_traffic_deploy "${name}" "${row}"
+    # the next deploy's work stays out of this one's 10 s of traffic
+    pace_until $(($(awk '$1 == "traffic" { end = $3 } END { print end }' "${DATA}/${name}.events") + 1000))
+  done
+  steady_window "${name}" after "${STEADY_SECONDS}"
+  stop_load "${name}"
+  stop_sampler "${name}"
+  analyze "${name}"
+}
+
+# first_traffic_deploy SERIES ROW: one deploy with ROW's settings, and its events: the deploy, the new
+# color's start to its first traffic (the first rollout step or the switch), the 10 s after that.
+first_traffic_deploy() {
+  local name="$1" row="$2" from started first
+  local warmup="${WARMUP_REQUESTS}" nice="${START_NICE}" steps=""
+  case "${row}" in
+    switch) warmup=20 nice=0 ;;
+    rollout) steps="${FIRST_TRAFFIC_STEPS}" ;;
+  esac
+  from="$(epoch_ms)"
+  WARMUP_REQUESTS="${warmup}" START_NICE="${nice}" ROLLOUT_STEPS="${steps}" ROLLOUT_PAUSE="${ROLLOUT_BENCH_PAUSE}" \
+    deploy_and_record "first traffic: ${row}" "$(other_jar)"
+  started="$(awk '/==> starting (blue|green) / { print $1; exit }' "${DATA}/last.log")"
+  first="$(awk '/==> (moving [0-9]+% of clients|switching nginx)/ { print $1; exit }' "${DATA}/last.log")"
+  [[ -n "${started}" && -n "${first}" ]] || die "${EXIT_FAILED}" "first traffic: no start or switch line in the ${row} deploy's output (${DATA}/scripts.log)"
+  {
+    echo "deploy ${from} $(epoch_ms) ${row}"
+    echo "starting ${started} ${first} ${row}"
+    echo "traffic ${first} $((first + 10000)) ${row}"
+    echo "mark ${first} ${first} ${row}"
+  } >>"${DATA}/${name}.events"
 }
 
 # socket_switches: SWITCHES, or more when that many would send fewer than REQUESTS (plus 10%) at RATE
@@ -383,8 +452,12 @@ main() {
   start_nginx
   measure_fast_start
   setup_colors
+  warmup_needs
   warm_up_colors
   calibrate_rate
+  first_traffic
+  both_colors_running
+  warm_up_colors
   switch_series socket socket "$(socket_switches)"
   both_colors_running
   SWITCH_MODE=reload

@@ -20,7 +20,7 @@ usage() {
   cat >&2 <<'USAGE'
 usage: loadgen.sh build
        loadgen.sh rate --url URL --rate R --connections C [--out FILE] [--stop-file F] [--max-seconds S] [--mix mixed|version]
-       loadgen.sh max --url URL --connections C --seconds S [--warmup S] [--mix version|mixed]
+       loadgen.sh max --url URL --connections C --seconds S [--warmup S] [--mix version|mixed] [--every-ms MS]
        loadgen.sh analyze --samples FILE --events FILE --out-prefix P [--grace-ms MS] [--bucket-ms MS]
 
 rate: open loop, R requests/s in all over C keep-alive connections (mixed: 10% POST /api/orders, 10% GET

@@ -167,6 +167,93 @@ baseline_row() {
   echo "| $2 | $(thousands "$(series_stat baseline "$1" requests)") | $(series_stat baseline "$1" failed) | $(series_stat baseline "$1" p50_ms) | $(series_stat baseline "$1" p99_ms) | $(series_stat baseline "$1" max_ms) |"
 }
 
+# event_stat SERIES TYPE LABEL FIELD: a figure of one event window of the series' analysis.
+event_stat() {
+  awk -v type="$2" -v label="$3" -v field="$4" '/^event=/ {
+      split("", f)
+      for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      if (f["type"] == type && f["label"] == label) { print f[field]; exit }
+    }' "${DATA}/$1.stats" 2>/dev/null || true
+}
+
+# deploy_total LABEL: a recorded deploy's total_ms.
+deploy_total() {
+  awk -F '\t' -v label="$1" '$1 == label { print $2; exit }' "${DATA}/deploys.txt" | sed -n 's/.*"total_ms":\([0-9]*\).*/\1/p'
+}
+
+# first_traffic_rows: per deploy of the first-traffic series, the p99 from the new color's start to its
+# first traffic and over its first 10 s of traffic, each also as a ratio to the series' steady p99.
+first_traffic_rows() {
+  local row title steady start traffic
+  steady="$(series_stat firsttraffic before p99_ms)"
+  for row in switch warmed rollout; do
+    start="$(event_stat firsttraffic starting "${row}" p99_ms)"
+    [[ -n "${start}" ]] || continue
+    case "${row}" in
+      switch) title="today's switch (WARMUP_REQUESTS=20, START_NICE=0)" ;;
+      warmed) title="warmed switch (WARMUP_REQUESTS=${WARMUP_REQUESTS}, START_NICE=${START_NICE})" ;;
+      rollout) title="rollout ${FIRST_TRAFFIC_STEPS} 100 (${ROLLOUT_BENCH_PAUSE} s a step; warm-up and priority as above)" ;;
+    esac
+    traffic="$(event_stat firsttraffic traffic "${row}" p99_ms)"
+    echo "| ${title} | $(seconds_of "$(event_stat firsttraffic starting "${row}" duration_ms)") | ${start} | **$(ratio "${start}" "${steady}")** |" \
+      "${traffic} | **$(ratio "${traffic}" "${steady}")** | $(event_stat firsttraffic deploy "${row}" failed) | $(seconds_of "$(deploy_total "first traffic: ${row}")") |"
+  done
+}
+
+first_traffic_section() {
+  echo "## First traffic on a new color: warm-up, CPU priority, progressive rollout (issue 13)"
+  echo
+  if [[ ! -s "${DATA}/firsttraffic.stats" ]]; then
+    echo "Not measured in this run."
+    return
+  fi
+  cat <<EOF
+One deploy per row to a freshly started color, under the same load (${RATE} req/s, ${CONNECTIONS}
+keep-alive connections, the request mix) through nginx's public port, socket mode. Steady p99 (the
+series' window before the deploys): $(series_stat firsttraffic before p99_ms) ms. "Start to first traffic": from
+the new color's start until its first traffic (the switch, or the rollout's first step), while only the
+live color serves, beside the starting JVM. "First 10 s of traffic": every request of the 10 s after
+that, whichever color answered it.
+
+| Deploy | start to first traffic, s | p99 ms | ratio to steady | p99 ms, first 10 s of traffic | ratio to steady | failed (whole deploy) | deploy total, s |
+|---|---|---|---|---|---|---|---|
+$(first_traffic_rows)
+EOF
+  warmup_needs_text
+}
+
+# warmup_needs_text: where a just-started JVM's p99 settles under the mix at its closed-loop maximum: the
+# first second from which every second's p99 stays within 2x the median of the last five seconds.
+warmup_needs_text() {
+  [[ -s "${DATA}/warmup-needs.txt" ]] || return 0
+  local settled needed seconds steady first total span
+  settled="$(awk '/^interval=/ {
+      for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      n++; p99[n] = f["p99_ms"] + 0; before[n] = f["sent_before"]; end_s[n] = f["end_s"]; total = f["sent_before"] + f["requests"]
+    } END {
+      if (n < 6) exit
+      for (i = n - 4; i <= n; i++) { rank = 0; for (j = n - 4; j <= n; j++) if (p99[j] < p99[i] || (p99[j] == p99[i] && j < i)) rank++; if (rank == 2) steady = p99[i] }
+      k = n + 1; while (k > 1 && p99[k - 1] <= 2 * steady) k--
+      if (k > n) exit
+      printf "%s %d %.2f %s %s %s", before[k], end_s[k] - 1, steady, p99[1], total, end_s[n]
+    }' "${DATA}/warmup-needs.txt")"
+  [[ -n "${settled}" ]] || return 0
+  read -r needed seconds steady first total span <<<"${settled}"
+  cat <<EOF
+
+**Warm-up needs.** A color started fresh (nothing else loaded), then the mix (80% \`GET /api/version\`,
+10% \`GET /hash/{input}\`, 10% \`POST /api/orders\`) straight on its port, as fast as it answers, over
+${WARMUP_CONNECTIONS} connections for ${span} s ($(thousands "${total}") requests): p99 was ${first} ms in the first second
+and stayed within 2x its final value (${steady} ms) from **$(thousands "${needed}") requests, ${seconds} s** on (about
+$(thousands $((needed * 8 / 10))) to the version endpoint, $(thousands $((needed / 10))) to each of the others). Per second:
+
+| second | requests sent before | requests | p50 ms | p99 ms |
+|---|---|---|---|---|
+$(awk '/^interval=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+    if (f["interval"] < 10 || f["interval"] % 5 == 4) printf "| %s | %s | %s | %s | %s |\n", f["end_s"], f["sent_before"], f["requests"], f["p50_ms"], f["p99_ms"] }' "${DATA}/warmup-needs.txt")
+EOF
+}
+
 # phase FIELD LINE: a phase's milliseconds from a deploys.jsonl line.
 phase_ms() { jq -r --arg phase "$1" '.phases_ms[$phase] // empty' <<<"$2"; }
 
@@ -184,7 +271,8 @@ seconds, cumulative from the start of the new color.
 EOF
   while IFS=$'\t' read -r label line; do
     validate="$(phase_ms validate "${line}")" prepare="$(phase_ms prepare "${line}")" start="$(phase_ms start "${line}")" ready="$(phase_ms ready "${line}")"
-    switch="$(phase_ms switch "${line}")" verify="$(phase_ms verify "${line}")" drain="$(phase_ms drain "${line}")"
+    # a rollout's steps come before its switch: "switched" is when every client was on the new color
+    switch="$(jq -r '(.phases_ms.switch // 0) + (.phases_ms.rollout // 0)' <<<"${line}")" verify="$(phase_ms verify "${line}")" drain="$(phase_ms drain "${line}")"
     stop="$(phase_ms stop "${line}")"
     echo "| ${label} | $(seconds_of $((validate + ${prepare:-0}))) | $(seconds_of "${start}") | $(seconds_of $((start + ready))) |" \
       "$(seconds_of $((start + ready + switch))) | $(seconds_of $((start + ready + switch + verify))) |" \
@@ -387,6 +475,8 @@ write_report() {
     echo
     deploy_section
     echo
+    first_traffic_section
+    echo
     fast_start_section
     echo
     proxy_section
@@ -402,6 +492,7 @@ render_chart() {
   [[ -f "${DATA}/socket.dat" ]] && panels+=("socket|socket mode: $(switch_count socket) switches + ${DEPLOYS} deploy(s) at ${RATE} req/s")
   [[ -f "${DATA}/reload.dat" ]] && panels+=("reload|reload mode: $(switch_count reload) switches + ${DEPLOYS} deploy(s) at ${RATE} req/s")
   [[ -f "${DATA}/relay.dat" ]] && panels+=("relay|any Boot jar through nginx's relay (socket mode): $(switch_count relay) switches + ${DEPLOYS} deploy(s) at ${RATE} req/s")
+  [[ -f "${DATA}/firsttraffic.dat" ]] && panels+=("firsttraffic|first traffic on a new color: today's switch, a warmed switch, a ${FIRST_TRAFFIC_STEPS} 100 rollout at ${RATE} req/s (green: first traffic)")
   [[ -f "${DATA}/baseline.dat" ]] && panels+=("baseline|stop-then-start on one port: ${RESTARTS} restarts at ${RATE} req/s")
   mkdir -p "${OUT_DIR}"
   gnuplot -c "${BENCH_DIR}/latency.gp" "${OUT_DIR}/latency.png.tmp" "${DATA}" "${panels[@]}" 2>"${DATA}/gnuplot.log" ||

@@ -109,6 +109,8 @@ validate_config() {
       die "${EXIT_USAGE}" "PREVIEW_ADDRESS=${PREVIEW_ADDRESS}: use an IPv4 address or an IPv6 one in brackets ([::1])"
   fi
   validate_rollout
+  ((WARMUP_TIMEOUT >= 1)) || die "${EXIT_USAGE}" "WARMUP_TIMEOUT must be at least 1 (second)"
+  ((START_NICE <= 19)) || die "${EXIT_USAGE}" "START_NICE=${START_NICE}: a nice value from 0 (off) to 19"
   ((KEEP_RELEASES >= 1)) || die "${EXIT_USAGE}" "KEEP_RELEASES must be at least 1"
   ((VALIDATE_REQUESTS >= 1)) || die "${EXIT_USAGE}" "VALIDATE_REQUESTS must be at least 1"
   [[ "${VALIDATE_PATH}" == /* ]] || die "${EXIT_USAGE}" "VALIDATE_PATH=${VALIDATE_PATH} must start with /"

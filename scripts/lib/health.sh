@@ -49,17 +49,24 @@ session_report() {
   printf '%s\n' "${body%$'\n'*}"
 }
 
-# warm_up_color COLOR: a few requests straight to the new color, so its first users do not pay for JIT and
-# lazy initialisation.
+# warm_up_color COLOR: WARMUP_REQUESTS per warm-up path straight to the new color, so its first users do
+# not pay for JIT and lazy initialisation. One curl for all of them, the paths taken in turn, over
+# WARMUP_CONNECTIONS keep-alive connections (curl --parallel; the URLs from stdin, no process per
+# request); WARMUP_TIMEOUT in all.
+readonly WARMUP_CONNECTIONS=4
 warm_up_color() {
-  local color="$1" path i args=()
+  local base path i paths=()
+  [[ -n "${WARMUP_PATHS// /}" ]] && ((WARMUP_REQUESTS > 0)) || return 0
+  base="http://127.0.0.1:$(color_port "$1")"
+  # curl's config syntax: a quoted value takes \" and \\ for " and \
   for path in ${WARMUP_PATHS}; do
-    for ((i = 0; i < WARMUP_REQUESTS; i++)); do
-      args+=(-o /dev/null "http://127.0.0.1:$(color_port "${color}")${path}")
-    done
+    path="${path//\\/\\\\}"
+    paths+=("${path//\"/\\\"}")
   done
-  # One curl for all of them: one keep-alive connection, no process per request; WARMUP_TIME_LIMIT in all.
-  ((${#args[@]} == 0)) || timeout "${WARMUP_TIME_LIMIT}" curl -s --max-time 5 "${args[@]}" || true
+  for ((i = 0; i < WARMUP_REQUESTS; i++)); do
+    for path in "${paths[@]}"; do printf 'url = "%s%s"\noutput = "/dev/null"\n' "${base}" "${path}"; done
+  done | timeout "${WARMUP_TIMEOUT}" curl -s --no-progress-meter --globoff --max-time 5 --parallel \
+    --parallel-max "${WARMUP_CONNECTIONS}" -K - >/dev/null 2>&1 || true
 }
 
 # served_by_public COLOR: one request through nginx's public port is answered by COLOR, as told by the

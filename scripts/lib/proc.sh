@@ -70,7 +70,9 @@ is_boot_jar() {
   [[ "${manifest}" == *$'\n'Start-Class:* ]]
 }
 
-# start_color COLOR JAR DEPLOY_ID: starts the color; prints the pid. The port is passed explicitly, so any
+# start_color COLOR JAR DEPLOY_ID [NICE [THREAD_NICE]]: starts the color; prints the pid. With
+# SUPERVISOR=process, NICE (default 0) is the nice value of its session's autogroup (what the scheduler
+# shares the CPU by between sessions), THREAD_NICE that of its threads (each new one inherits it). The port is passed explicitly, so any
 # Boot jar listens where nginx expects it. Its environment comes from its environment file
 # (write_color_env), its output goes to its log.
 # - SUPERVISOR=process: in the background, detached from this shell's session (setsid: Jenkins'
@@ -79,7 +81,7 @@ is_boot_jar() {
 # - SUPERVISOR=systemd: the command line goes to run/COLOR.cmd and systemd starts the color's unit, which
 #   restarts it when it dies (scripts/systemd/run-color.sh runs it the same way).
 start_color() {
-  local color="$1" jar="$2" deploy_id="$3" log pid command=()
+  local color="$1" jar="$2" deploy_id="$3" niceness="${4:-0}" thread_niceness="${5:-0}" log pid command=()
   log="$(log_file "${color}")"
   [[ -f "${log}" ]] && mv -f "${log}" "${log}.1"
   printf '=== %s: starting %s (deploy %s, %s)\n' "$(date -Is)" "${color}" "${deploy_id}" "${jar}" >"${log}"
@@ -98,10 +100,47 @@ start_color() {
     { set +x; } 2>/dev/null # the environment file holds secrets: never traced
     export_env_file "$(color_env_file "${color}")"
     export JENKINS_NODE_COOKIE=dontKillMe BUILD_ID=dontKillMe
-    exec setsid "${command[@]}" </dev/null >>"${log}" 2>&1 {LOCK_FD}>&-
+    # setsid makes the session (and its autogroup) that the JVM's autogroup nice applies to.
+    # shellcheck disable=SC2016 # expanded by that inner bash
+    exec setsid bash -c '[[ ! -w /proc/self/autogroup ]] || echo "$1" >/proc/self/autogroup 2>/dev/null || true
+      exec nice -n "$2" "${@:3}"' start_color "${niceness}" "${thread_niceness}" "${command[@]}" \
+      </dev/null >>"${log}" 2>&1 {LOCK_FD}>&-
   ) &
   echo "$!" >"$(pid_file "${color}")"
   echo "$!"
+}
+
+# may_raise_priority: this shell may set a process's threads back to nice 0 (CAP_SYS_NICE: root, unless a
+# container dropped it; or an RLIMIT_NICE of 20 that the JVM inherits).
+may_raise_priority() {
+  local caps limit
+  caps="$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status 2>/dev/null)"
+  limit="$(ulimit -e)"
+  (((16#${caps:-0} >> 23) & 1)) || [[ "${limit}" == unlimited ]] || ((limit >= 20))
+}
+
+# restore_priority PID: the JVM back to nice 0: its autogroup (what the scheduler shares the CPU by between
+# sessions; anyone may set it back), and every thread (a thread's nice is its own; new ones inherit their
+# creator's, so a pass that met a thread being created is repeated). Fails when something stays niced.
+restore_priority() {
+  local pid="$1" task stat fields niced
+  if [[ -e "/proc/${pid}/autogroup" ]]; then
+    echo 0 >"/proc/${pid}/autogroup" 2>/dev/null || true
+    [[ "$(cat "/proc/${pid}/autogroup" 2>/dev/null)" == *" nice 0" ]] || return 1
+  fi
+  for _ in 1 2 3 4; do
+    niced=()
+    for task in /proc/"${pid}"/task/*; do
+      # "TID (NAME) STATE …": NAME may hold spaces; nice is the 17th field after it. A thread that ended
+      # meanwhile has no stat (read fails; $(<…) would end the script under set -e).
+      { read -r stat <"${task}/stat"; } 2>/dev/null || continue
+      read -ra fields <<<"${stat##*) }"
+      [[ "${fields[16]:-}" == 0 ]] || niced+=("${task##*/}")
+    done
+    ((${#niced[@]} > 0)) || return 0
+    renice --priority 0 -p "${niced[@]}" >/dev/null 2>&1 || true
+  done
+  return 1
 }
 
 # color_command COLOR JAR LOG: the color's java command line, one argument per line: JAVA_OPTS, the

@@ -309,9 +309,11 @@ begin_deploy() {
   return 0
 }
 
-# stage JAR: the idle color runs JAR, ready and warmed up; no public traffic reaches it.
+# stage JAR: the idle color runs JAR, ready and warmed up; no public traffic reaches it. From its start
+# to the end of its warm-up it runs at START_NICE (where it can be set back), so the live color keeps
+# the CPU it serves with while the new JVM loads classes and compiles.
 stage() {
-  local jar="$1" pid reason
+  local jar="$1" pid reason niceness=0
   heal_live
   begin_deploy "$(other_color "$(live_color)")"
   [[ -n "${FROM}" ]] || TO="${FIRST_COLOR}"
@@ -328,7 +330,11 @@ stage() {
   phase start "starting ${TO} (${TO_VERSION}) on $(color_port "${TO}")"
   echo "${RELEASE}" >"$(release_file "${TO}")"
   reason="$(write_color_env "${TO}" "${DEPLOY_ID}")" || fail_before_switch "${reason}"
-  pid="$(start_color "${TO}" "$(release_jar "${RELEASE}")" "${DEPLOY_ID}")"
+  # Only beside a live color that serves: not on a first deploy, not for a rollback (the live version
+  # is the bad one), not under systemd (the unit's own restarts would start it niced).
+  if [[ -n "${FROM}" && "${ROLLING_BACK:-false}" != true && "${SUPERVISOR}" == process ]]; then niceness="${START_NICE}"; fi
+  pid="$(start_color "${TO}" "$(release_jar "${RELEASE}")" "${DEPLOY_ID}" "${niceness}" \
+    "$(if may_raise_priority; then echo "${niceness}"; else echo 0; fi)")"
 
   phase ready "waiting for ${TO} to be ready: $(readiness_url "${TO}") (at most ${READY_TIMEOUT}s)"
   wait_ready "${TO}" "${pid}" || fail_before_switch "${FAILURE}"
@@ -338,6 +344,8 @@ stage() {
   # The preview (PREVIEW_PORT) reaches it from now on; the public side does not.
   point_preview "${TO}"
   warm_up_color "${TO}"
+  ((niceness == 0)) || restore_priority "${pid}" ||
+    fail_before_switch "${TO} (pid ${pid}) could not be set back to nice 0 after its warm-up (renice)"
 }
 
 # promote: traffic to the staged color (step by step with ROLLOUT_STEPS), verified through nginx and

@@ -3,7 +3,6 @@
 # one formula that the CodeDeploy hooks check appspec.yml's timeouts against, that appspec.yml's comments
 # quote, and that the tests hold the scripts to (a run never takes longer than its worst case).
 
-readonly WARMUP_TIME_LIMIT=15 # seconds for all warm-up requests to a new color (health.sh)
 readonly PORT_FREE_WAIT=10 # seconds stop_color waits for the port after the process ended
 # Seconds on top of the bounded waits: nginx -t and reload, copying the jar, curl's own 5 s per request,
 # writing the history.
@@ -40,11 +39,11 @@ worst_case() {
   stop="$(stop_worst_case)"
   reconcile="${stop}"
   case "$1" in
-    stage) echo $((reconcile + stop + $(prepare_worst_case) + READY_TIMEOUT + WARMUP_TIME_LIMIT + WORST_CASE_MARGIN)) ;;
+    stage) echo $((reconcile + stop + $(prepare_worst_case) + READY_TIMEOUT + WARMUP_TIMEOUT + WORST_CASE_MARGIN)) ;;
     promote) echo $((reconcile + $(rollout_worst_case) + VERIFY_TIMEOUT + BAKE_TIME + stop + WORST_CASE_MARGIN)) ;;
     commit | abort) echo $((reconcile + stop + WORST_CASE_MARGIN)) ;;
     deploy)
-      echo $((reconcile + stop + $(prepare_worst_case) + READY_TIMEOUT + WARMUP_TIME_LIMIT + $(rollout_worst_case) + VERIFY_TIMEOUT + BAKE_TIME + stop + WORST_CASE_MARGIN))
+      echo $((reconcile + stop + $(prepare_worst_case) + READY_TIMEOUT + WARMUP_TIMEOUT + $(rollout_worst_case) + VERIFY_TIMEOUT + BAKE_TIME + stop + WORST_CASE_MARGIN))
       ;;
     validate)
       if [[ "${ROLLBACK_ON_FAILURE}" == true ]]; then

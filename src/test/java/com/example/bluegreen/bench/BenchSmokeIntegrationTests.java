@@ -52,6 +52,8 @@ class BenchSmokeIntegrationTests {
 					"| default (no flags; JVM ergonomics on this host) |",
 					"| plain Boot jar: nginx, unix socket to nginx's relay, then TCP (socket mode for any jar) |",
 					"The relay's cost per request");
+		assertThat(report).as("the first traffic on a new color: the rollout row and the warm-up needs")
+			.contains("## First traffic on a new color", "| rollout 5 25 50 100 (", "**Warm-up needs.**");
 		Path chart = this.out.resolve("latency.png");
 		assertThat(Files.readAllBytes(chart)).startsWith(PNG_SIGNATURE);
 		BufferedImage image = ImageIO.read(chart.toFile());

@@ -1,6 +1,8 @@
 package com.example.bluegreen.deploy;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,6 +32,8 @@ import static org.awaitility.Awaitility.await;
  */
 final class DeploySeries {
 
+	private static final boolean ROOT = "root".equals(System.getProperty("user.name"));
+
 	private static final Pattern TARGET_COLOR = Pattern.compile(" to (blue|green), ");
 
 	private final DeployHarness harness;
@@ -58,11 +62,21 @@ final class DeploySeries {
 			Path jar = (i % 2 == 0) ? next : current;
 			String live = this.harness.liveColor();
 			long oldPid = this.harness.pid(live);
+			long idleBefore = this.harness.pid(DeployHarness.other(live));
 			ScriptProcess deploy = this.harness.launch("deploy.sh", jar.toString());
 			Matcher target = TARGET_COLOR.matcher(deploy.awaitLine(" to (blue|green), ", Duration.ofSeconds(30)).text());
 			assertThat(target.find()).isTrue();
 			String color = target.group(1);
 			assertThat(color).isEqualTo(DeployHarness.other(live));
+			// START_NICE (10): the starting JVM yields the CPU to the live color until its warm-up ends: its
+			// session's autogroup, and as root its threads too (polled: the process exists a moment before
+			// it is niced and execs java)
+			long newPid = awaitNewProcess(color, idleBefore);
+			await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
+				assertThat(autogroupNice(newPid)).as("autogroup nice of %s while it starts", color).isEqualTo(10);
+				assertThat(niceValues(newPid)).as("nice of %s's threads while it starts", color)
+					.containsOnly(ROOT ? 10 : 0);
+			});
 
 			// Once the new color is ready, a long request starts on the old one and must outlive the switch.
 			awaitReady(color);
@@ -86,6 +100,8 @@ final class DeploySeries {
 			assertThat(version.header("X-App-Color")).as("color after deploy %d", i + 1).isEqualTo(color);
 			assertThat(version.header("X-App-Version")).isEqualTo(TestJars.version(jar));
 			assertThat(DeployHarness.isRunning(oldPid)).as("old %s process %d gone", live, oldPid).isFalse();
+			assertThat(niceValues(newPid)).as("nice of %s's threads once it serves", color).containsOnly(0);
+			assertThat(autogroupNice(newPid)).as("autogroup nice of %s once it serves", color).isZero();
 
 			// A visitor who comes back after each deploy keeps the same session.
 			HttpConnection.Response session = visit("/api/visits", cookie);
@@ -101,6 +117,35 @@ final class DeploySeries {
 		try (HttpConnection connection = new HttpConnection("127.0.0.1", this.harness.publicPort())) {
 			return connection.get(path, (cookie != null) ? Map.of("Cookie", cookie) : Map.of());
 		}
+	}
+
+	/** The color's new JVM (its pid file names a running process other than {@code before}). */
+	private long awaitNewProcess(String color, long before) {
+		return await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).ignoreExceptions()
+			.until(() -> this.harness.pid(color), (pid) -> pid > 0 && pid != before && DeployHarness.isRunning(pid));
+	}
+
+	/** The nice value of the process's autogroup ("/autogroup-N nice V" in /proc/PID/autogroup). */
+	static int autogroupNice(long pid) throws IOException {
+		String line = Files.readString(Path.of("/proc/" + pid + "/autogroup")).trim();
+		return Integer.parseInt(line.substring(line.lastIndexOf(' ') + 1));
+	}
+
+	/** The nice value of each thread of the process (field 19 of /proc/PID/task/TID/stat). */
+	static List<Integer> niceValues(long pid) throws IOException {
+		List<Integer> values = new ArrayList<>();
+		try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+			for (Path task : tasks.toList()) {
+				try {
+					String stat = Files.readString(task.resolve("stat"));
+					values.add(Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]));
+				}
+				catch (NoSuchFileException ex) {
+					// a thread that ended meanwhile
+				}
+			}
+		}
+		return values;
 	}
 
 	private void awaitReady(String color) {

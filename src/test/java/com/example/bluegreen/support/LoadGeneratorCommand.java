@@ -30,8 +30,9 @@ import org.HdrHistogram.Histogram;
  *         open loop: R requests/s in all, spread over C keep-alive connections, until F exists (default
  *         FILE.stop) or S seconds (default 900) passed. FILE: one CSV line per request (intended send time
  *         in epoch ms, latency in us from then, kind o|h|v, status or -1). Prints one summary line.
- * max     --url U --connections C --seconds S [--warmup S] [--mix version|mixed|plain]
- *         closed loop, as fast as the server answers: throughput and latency at saturation.
+ * max     --url U --connections C --seconds S [--warmup S] [--mix version|mixed|plain] [--every-ms MS]
+ *         closed loop, as fast as the server answers: throughput and latency at saturation; with
+ *         --every-ms also one line per interval (requests sent before it and in it, p50, p99).
  * analyze --samples FILE --events FILE --out-prefix P [--grace-ms MS] [--bucket-ms MS]
  *         latency and failures before, during and after the events; P.dat (latency over time) and
  *         P.marks (event moments) for gnuplot.
@@ -116,15 +117,44 @@ public final class LoadGeneratorCommand {
 		TimeUnit.NANOSECONDS.sleep(end - System.nanoTime());
 		Histogram all = histogram();
 		long failed = 0;
-		for (LoadGenerator.Sample sample : load.stop().samples()) {
+		List<LoadGenerator.Sample> samples = load.stop().samples();
+		for (LoadGenerator.Sample sample : samples) {
 			if (sample.intendedNanos() >= measureFrom && sample.intendedNanos() + sample.latencyNanos() <= end) {
 				record(all, sample.latencyNanos() / 1000);
 				failed += sample.ok() ? 0 : 1;
 			}
 		}
+		int every = options.integer("every-ms", 0);
+		if (every > 0) {
+			intervals(samples.stream().filter((sample) -> sample.intendedNanos() < end).toList(), measureFrom,
+					TimeUnit.MILLISECONDS.toNanos(every));
+		}
 		System.out.printf(Locale.ROOT, "rps=%.0f requests=%d failed=%d p50_ms=%s p99_ms=%s max_ms=%s%n",
 				all.getTotalCount() * 1e9 / measureNanos, all.getTotalCount(), failed,
 				millis(all.getValueAtPercentile(50)), millis(all.getValueAtPercentile(99)), millis(all.getMaxValue()));
+	}
+
+	/**
+	 * One line per interval of the run, by the time a request was sent: how many were sent before it and
+	 * in it, and its latency (how fast a cold JVM gets fast: scripts/bench.sh's warm-up needs).
+	 */
+	private static void intervals(List<LoadGenerator.Sample> samples, long from, long everyNanos) {
+		List<LoadGenerator.Sample> sorted = new ArrayList<>(samples);
+		sorted.sort((a, b) -> Long.compare(a.intendedNanos(), b.intendedNanos()));
+		long before = 0;
+		int index = 0;
+		while (index < sorted.size()) {
+			long interval = Math.max(0, (sorted.get(index).intendedNanos() - from) / everyNanos);
+			Histogram histogram = histogram();
+			while (index < sorted.size() && Math.max(0, (sorted.get(index).intendedNanos() - from) / everyNanos) == interval) {
+				record(histogram, sorted.get(index).latencyNanos() / 1000);
+				index++;
+			}
+			System.out.printf(Locale.ROOT, "interval=%d end_s=%.1f sent_before=%d requests=%d p50_ms=%s p99_ms=%s%n",
+					interval, (interval + 1) * everyNanos / 1e9, before, histogram.getTotalCount(),
+					millis(histogram.getValueAtPercentile(50)), millis(histogram.getValueAtPercentile(99)));
+			before += histogram.getTotalCount();
+		}
 	}
 
 	private static LoadGenerator.Mix mix(Options options, String fallback) {
@@ -227,12 +257,15 @@ public final class LoadGeneratorCommand {
 			report("steady", samples, (sample) -> inAny(sample, events, "before", 0) || inAny(sample, events, "after", 0));
 			int number = 0;
 			for (Event event : events) {
-				if (List.of("switch", "deploy", "restart").contains(event.type())) {
+				if (List.of("switch", "deploy", "restart", "starting", "traffic").contains(event.type())) {
 					number++;
+					// starting (a new color's start to its first traffic) and traffic (its first seconds of
+					// traffic) are exact windows, without the grace that follows a switch
+					double after = List.of("starting", "traffic").contains(event.type()) ? 0 : grace;
 					System.out.printf(Locale.ROOT, "event=%d type=%s label=%s start_s=%.1f duration_ms=%.0f ", number,
 							event.type(), event.label().isEmpty() ? "-" : event.label(), (event.startMillis() - origin) / 1000,
 							event.endMillis() - event.startMillis());
-					report(null, samples, (sample) -> within(sample, event, grace));
+					report(null, samples, (sample) -> within(sample, event, after));
 				}
 			}
 			writeSeries(prefix, samples, origin, Integer.parseInt(options.get("bucket-ms", "250")));
