@@ -82,7 +82,8 @@ configure() {
   done
   [[ "${RATE}" == auto || "${RATE}" =~ ^[1-9][0-9]*$ ]] || die "${EXIT_USAGE}" "BENCH_RATE=${RATE}: a whole number or auto"
   ((CONNECTIONS > 0 && EVERY > 0)) || die "${EXIT_USAGE}" "connections and switch interval must be positive"
-  LOAD_MIX=mixed FIRST_TRAFFIC_STEPS="5 25 50"
+  # the first-traffic series: its rollout's steps, and today's switch (the warm-up before START_NICE)
+  LOAD_MIX=mixed FIRST_TRAFFIC_STEPS="5 25 50" BASELINE_WARMUP_REQUESTS=20
   readonly SMOKE OUT_DIR CONNECTIONS SWITCHES EVERY DEPLOYS STEADY_SECONDS STARTS REQUESTS RESTARTS PROXY_SECONDS PROXY_ROUNDS \
     WARMUP LOW_MEMORY NEEDS_SECONDS ROLLOUT_BENCH_PAUSE
 }
@@ -251,7 +252,7 @@ switch_series() {
 }
 
 # first_traffic: three deploys of the other version under the series' load, each to a freshly started
-# color: today's switch (20 warm-up requests, no CPU priority), the warmed switch (the defaults:
+# color: today's switch (BASELINE_WARMUP_REQUESTS, no CPU priority), the warmed switch (the defaults:
 # WARMUP_REQUESTS, START_NICE) and a 5 25 50 100 rollout (the defaults plus ROLLOUT_STEPS). Per deploy,
 # two windows for the report: from the new color's start to its first traffic, and its first 10 s of
 # traffic (whatever share it has).
@@ -282,7 +283,7 @@ first_traffic_deploy() {
   local name="$1" row="$2" from started first
   local warmup="${WARMUP_REQUESTS}" nice="${START_NICE}" steps=""
   case "${row}" in
-    switch) warmup=20 nice=0 ;;
+    switch) warmup="${BASELINE_WARMUP_REQUESTS}" nice=0 ;;
     rollout) steps="${FIRST_TRAFFIC_STEPS}" ;;
   esac
   from="$(epoch_ms)"

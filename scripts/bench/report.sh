@@ -190,7 +190,7 @@ first_traffic_rows() {
     start="$(event_stat firsttraffic starting "${row}" p99_ms)"
     [[ -n "${start}" ]] || continue
     case "${row}" in
-      switch) title="today's switch (WARMUP_REQUESTS=20, START_NICE=0)" ;;
+      switch) title="today's switch (WARMUP_REQUESTS=${BASELINE_WARMUP_REQUESTS}, START_NICE=0)" ;;
       warmed) title="warmed switch (WARMUP_REQUESTS=${WARMUP_REQUESTS}, START_NICE=${START_NICE})" ;;
       rollout) title="rollout ${FIRST_TRAFFIC_STEPS} 100 (${ROLLOUT_BENCH_PAUSE} s a step; warm-up and priority as above)" ;;
     esac

@@ -313,7 +313,7 @@ begin_deploy() {
 # to the end of its warm-up it runs at START_NICE (where it can be set back), so the live color keeps
 # the CPU it serves with while the new JVM loads classes and compiles.
 stage() {
-  local jar="$1" pid reason niceness=0
+  local jar="$1" pid reason niceness=0 thread_niceness=0
   heal_live
   begin_deploy "$(other_color "$(live_color)")"
   [[ -n "${FROM}" ]] || TO="${FIRST_COLOR}"
@@ -333,8 +333,8 @@ stage() {
   # Only beside a live color that serves: not on a first deploy, not for a rollback (the live version
   # is the bad one), not under systemd (the unit's own restarts would start it niced).
   if [[ -n "${FROM}" && "${ROLLING_BACK:-false}" != true && "${SUPERVISOR}" == process ]]; then niceness="${START_NICE}"; fi
-  pid="$(start_color "${TO}" "$(release_jar "${RELEASE}")" "${DEPLOY_ID}" "${niceness}" \
-    "$(if may_raise_priority; then echo "${niceness}"; else echo 0; fi)")"
+  if may_raise_priority; then thread_niceness="${niceness}"; fi
+  pid="$(start_color "${TO}" "$(release_jar "${RELEASE}")" "${DEPLOY_ID}" "${niceness}" "${thread_niceness}")"
 
   phase ready "waiting for ${TO} to be ready: $(readiness_url "${TO}") (at most ${READY_TIMEOUT}s)"
   wait_ready "${TO}" "${pid}" || fail_before_switch "${FAILURE}"

@@ -509,6 +509,7 @@ class ServerIntegrationTests {
 	 */
 	private static Path dyingJar() throws IOException {
 		Path dir = Files.createDirectories(WORK.resolve("dies"));
+		// The program's own behaviour, not a wait of the test: it lives 4 s, then exits 1 (systemd restarts it)
 		Path source = Files.writeString(dir.resolve("Dies.java"),
 				"public class Dies { public static void main(String[] args) throws Exception {"
 						+ " Thread.sleep(4000); System.exit(1); } }");
