@@ -129,7 +129,8 @@ run_script() {
   "${SCRIPTS_DIR}/${name}" "$@" 2>&1 | stamp >"${DATA}/last.log" || status=$?
   cat "${DATA}/last.log" >>"${DATA}/scripts.log"
   if ((status != 0)); then
-    tail -n 15 "${DATA}/last.log" >&2
+    # the script's own lines (a failed start's log, shown indented after "|", would hide its error line)
+    grep -Ev '^[0-9]+ +\|' "${DATA}/last.log" | tail -n 15 >&2
     die "${EXIT_FAILED}" "${name} $* exited ${status} (all output: ${DATA}/scripts.log)"
   fi
 }
