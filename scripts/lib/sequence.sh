@@ -453,7 +453,7 @@ errors_over_gate() {
 }
 
 # p99_over_gate FROM TO: TO's p99 is over ROLLOUT_MAX_P99_PERCENT of FROM's and over ROLLOUT_P99_FLOOR_MS,
-# from at least 20 answers (below that, two slow answers would decide).
+# from at least 20 answers (below that, the two slow answers answer_stats needs would be over 10%).
 p99_over_gate() {
   local from_p to_n to_p
   IFS=, read -r _ _ from_p <<<"$1"

@@ -2,6 +2,7 @@ package com.example.bluegreen.deploy;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -48,7 +49,7 @@ class GateFiguresTests {
 
 	private static String line(String color, int status, int millis) {
 		return "127.0.0.1 [2026-12-03T03:40:49+00:00] \"GET /api/version HTTP/1.1\" " + status + " 42 rt="
-				+ String.format("%.3f", millis / 1000.0) + " upstream=unix:/run/slot-01.sock color=" + color + "\n";
+				+ String.format(Locale.ROOT, "%.3f", millis / 1000.0) + " upstream=unix:/run/slot-01.sock color=" + color + "\n";
 	}
 
 	private static String answerStats(String arguments, String log) {
